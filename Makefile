@@ -1,0 +1,33 @@
+# `make run` serves ./spaces on the embedded defaults; `make test` runs the whole suite.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/dmart-attach serve
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check dmart_attach tests
+	$(BIN)/ruff check dmart_attach tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+format: $(STAMP)
+	$(BIN)/ruff format dmart_attach tests
+	$(BIN)/ruff check --fix dmart_attach tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""Every setting of the service, read from the environment and `.env`."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings use Dmart's names where Dmart has one; each line says why it exists."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # Where the spaces tree lives: the single source of truth.
+    spaces_folder: Path = Path("spaces")
+    # Folder for the index, sessions, lock files and the generated secret; empty: beside the tree.
+    index_path: Path | None = None
+    # Secret that signs tokens; empty: generated once and kept in INDEX_PATH.
+    jwt_secret: str = ""
+    # Token lifetime in seconds (Dmart: 30 days).
+    jwt_access_expires: int = 2_592_000
+    # Address and port `dmart-attach serve` listens on.
+    listening_host: str = "127.0.0.1"
+    listening_port: int = 8282
+    # Space that holds users, roles, groups, permissions and shared schemas.
+    management_space: str = "management"
+    # Seconds an entry lock lasts.
+    lock_period: int = 300
+    # The user that owns everything at bootstrap and may use Dmart's admin-only routes.
+    admin_shortname: str = "dmart"
+    # Password for the admin when bootstrap creates it; empty: generated and logged once.
+    admin_password: str = ""
+    # Time zone of the timestamps written into metas (Dmart writes naive local times).
+    timezone: str = "UTC"
+    # Argon2id cost of new password hashes (Dmart's parameters by default).
+    argon2_time_cost: int = 1
+    argon2_memory_cost: int = 102_400
+    argon2_parallelism: int = 8
+    # Origins allowed by CORS; `*` answers any origin, with credentials.
+    allowed_cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    # Failed logins after which an account is deactivated.
+    max_failed_login_attempts: int = 5
+    # Largest upload accepted, in bytes.
+    max_upload_size: int = 1_073_741_824
+    # Largest `limit` a query may ask for; `-1` means this many.
+    max_query_limit: int = 10_000
+    # Log level of the service's JSON log lines.
+    log_level: str = "INFO"
+
+    @property
+    def spaces_root(self) -> Path:
+        return self.spaces_folder.resolve()
+
+    @property
+    def state_root(self) -> Path:
+        if self.index_path is not None:
+            return self.index_path.resolve()
+        root = self.spaces_root
+        return root.parent / f".{root.name}.dmart_attach"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process."""
+    return Settings()

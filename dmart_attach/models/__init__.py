@@ -1,0 +1,1 @@
+"""Pydantic models shared by the api, service and storage layers."""

@@ -1,0 +1,1 @@
+"""What each operation means: create, update, delete, log in, read back."""

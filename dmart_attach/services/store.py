@@ -1,0 +1,116 @@
+"""The storage a service works with, and the bookkeeping every write shares."""
+
+import logging
+from typing import Any
+
+from dmart_attach.config import Settings
+from dmart_attach.errors import DmartError
+from dmart_attach.identifiers import ROOT, join_subpath
+from dmart_attach.models.core import Folder, Meta
+from dmart_attach.models.enums import ResourceType
+from dmart_attach.services import history
+from dmart_attach.services.caller import Caller
+from dmart_attach.services.passwords import Passwords
+from dmart_attach.storage.history import append_line
+from dmart_attach.storage.layout import Address, UnsafePath
+from dmart_attach.storage.locks import LockFiles
+from dmart_attach.storage.state import SessionStore
+from dmart_attach.storage.tree import Tree
+
+logger = logging.getLogger(__name__)
+
+
+class Store:
+    """The tree, its locks and sessions, and the helpers every operation on them needs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tree = Tree(settings.spaces_root)
+        state = settings.state_root
+        state.mkdir(parents=True, exist_ok=True)
+        self.locks = LockFiles(state / "locks")
+        self.sessions = SessionStore(state / "sessions.sqlite")
+        self.passwords = Passwords(settings)
+
+    def address(self, space_name: str, subpath: str, shortname: str, resource_type: ResourceType) -> Address:
+        """A checked address; identifiers that could leave the tree are refused."""
+        address = Address(space_name, subpath, shortname, resource_type)
+        try:
+            self.tree.layout.meta_file(address)
+        except UnsafePath as error:
+            raise DmartError(400, "request", 420, f"Invalid identifier: {error}") from None
+        return address
+
+    def lock_keys(self, address: Address) -> tuple[str, ...]:
+        """The locks a write to `address` holds: its own name, and its parent entry's for attachments."""
+        own = f"{address.space_name}:{address.subpath}:{address.shortname}"
+        if address.is_attachment:
+            parent_subpath, parent = address.parent
+            return own, f"{address.space_name}:{parent_subpath}:{parent}"
+        return (own,)
+
+    def body_of(self, address: Address, meta: Meta) -> Any:
+        """The stored JSON body of a meta's payload file (None when it has none)."""
+        return self.tree.read_json_payload(address, meta)
+
+    @staticmethod
+    def shown(meta: Meta, body: Any) -> dict[str, Any]:
+        """The meta as a dict with its JSON body in place, for history diffs."""
+        shown = meta.model_dump(mode="json", exclude_none=True)
+        if body is not None and shown.get("payload"):
+            shown["payload"]["body"] = body
+        return shown
+
+    def history_owner(self, address: Address) -> tuple[str, str]:
+        """The entry whose history file records changes to `address` (the parent, for attachments)."""
+        if address.is_attachment:
+            return address.parent
+        if address.resource_type == ResourceType.space:
+            return ROOT, ""
+        return address.subpath, address.shortname
+
+    def record_history(self, address: Address, caller: Caller, changes: dict[str, Any], **extra: Any) -> None:
+        """Append a history line for a change that changed something."""
+        if not changes:
+            return
+        subpath, shortname = self.history_owner(address)
+        if address.resource_type == ResourceType.space:
+            path = self.tree.layout.space_dir(address.space_name) / ".dm" / "history.jsonl"
+        else:
+            path = self.tree.layout.history_file(address.space_name, subpath, shortname)
+        if address.is_attachment:
+            extra.setdefault(
+                "attachment", {"resource_type": address.resource_type.value, "shortname": address.shortname}
+            )
+        append_line(path, history.history_line(caller, changes, **extra))
+
+    def event(self, caller: Caller, address: Address, action: str, attributes: dict[str, Any]) -> None:
+        """Append a line to the space's event log."""
+        path = self.tree.layout.space_dir(address.space_name) / ".dm" / "events.jsonl"
+        if not path.parent.is_dir():
+            return
+        resource = {
+            "type": address.resource_type.value,
+            "space_name": address.space_name,
+            "subpath": address.subpath,
+            "shortname": address.shortname,
+        }
+        append_line(path, history.event_line(caller, action=action, locator=resource, attributes=attributes))
+
+    def ensure_folder(self, space_name: str, subpath: str, owner: str) -> None:
+        """Create the folder at `subpath` when it is missing (its parents must exist)."""
+        if self.tree.folder_exists(space_name, subpath):
+            return
+        parent, _, name = subpath.rpartition("/")
+        address = Address(space_name, parent or ROOT, name, ResourceType.folder)
+        self.tree.save(address, Folder(shortname=name, owner_shortname=owner, is_active=True))
+
+    def after_user_change(self, address: Address, old: Meta, new: Meta, attributes: dict[str, Any]) -> None:
+        """End a user's sessions when its password changes or it is deactivated."""
+        if address.resource_type != ResourceType.user:
+            return
+        if "password" in attributes or (old.is_active and not new.is_active):
+            self.sessions.end_user_sessions(new.shortname)
+
+    def folder_subpath(self, address: Address) -> str:
+        return join_subpath(address.subpath, address.shortname)

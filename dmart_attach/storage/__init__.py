@@ -1,0 +1,1 @@
+"""The spaces tree on disk, and the state kept beside it."""

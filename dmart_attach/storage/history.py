@@ -1,0 +1,33 @@
+"""History lines in Dmart's format (contract §9), one file per entry."""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def append_line(path: Path, line: dict[str, Any]) -> None:
+    """Append one JSON line durably; a torn last line from a crash is skipped by readers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_lines(path: Path) -> list[dict[str, Any]]:
+    """Every complete line of a history or event file, oldest first."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    lines = []
+    for raw in text.splitlines():
+        try:
+            lines.append(json.loads(raw))
+        except ValueError:
+            continue
+    return lines

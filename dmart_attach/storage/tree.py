@@ -1,0 +1,184 @@
+"""Reading and writing metas and payload files in the spaces tree."""
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dmart_attach.identifiers import ROOT, join_subpath
+from dmart_attach.models.core import Meta
+from dmart_attach.models.enums import ContentType, ResourceType
+from dmart_attach.models.registry import meta_class
+from dmart_attach.storage.atomic import fsync_dir, make_dirs, write_bytes
+from dmart_attach.storage.layout import DM, Address, Layout
+from dmart_attach.storage.removal import TRASH, finish_removals, remove_paths
+
+logger = logging.getLogger(__name__)
+
+# Folder names such as `attachments.media` or the legacy `attachments.view.json`: the kind is the last part.
+_ATTACHMENT_FOLDER = re.compile(r"attachments(?:\.[^.]+)*\.([a-z_]+)")
+_ENTRY_META = re.compile(r"meta\.([a-z_]+)\.json")
+
+
+def dump_meta(meta: Meta) -> bytes:
+    """A meta file's bytes as Dmart writes them: compact JSON without nulls, raw UTF-8."""
+    return meta.model_dump_json(exclude_none=True).encode()
+
+
+def dump_payload(body: Any) -> bytes:
+    """A JSON payload file's bytes as Dmart writes them (`json.dumps`, ASCII-escaped)."""
+    return json.dumps(body).encode()
+
+
+class Tree:
+    """The spaces tree under one root folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.layout = Layout(root)
+        self.root = self.layout.root
+        self.trash = self.root / TRASH
+
+    def recover(self) -> int:
+        """Finish removals a crash interrupted."""
+        return finish_removals(self.trash)
+
+    def space_exists(self, space_name: str) -> bool:
+        return self.layout.space_meta(space_name).is_file()
+
+    def list_spaces(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(child.name for child in self.root.iterdir() if (child / DM / "meta.space.json").is_file())
+
+    def load(self, address: Address) -> Meta | None:
+        """The meta at `address`, or None when there is none."""
+        path = self.layout.meta_file(address)
+        try:
+            raw = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return meta_class(address.resource_type).model_validate_json(raw)
+
+    def exists(self, address: Address) -> bool:
+        return self.layout.meta_file(address).is_file()
+
+    def entry_type(self, *, space_name: str, subpath: str, shortname: str) -> ResourceType | None:
+        """The resource type of the entry or folder named `shortname` at `subpath`, if any."""
+        entry_dir = self.layout.entry_dir(space_name, subpath, shortname)
+        if (entry_dir.parent.parent / shortname / DM / "meta.folder.json").is_file():
+            return ResourceType.folder
+        if entry_dir.is_dir():
+            for child in entry_dir.iterdir():
+                match = _ENTRY_META.fullmatch(child.name)
+                if match and match.group(1) in ResourceType.__members__:
+                    return ResourceType(match.group(1))
+        return None
+
+    def folder_exists(self, space_name: str, subpath: str) -> bool:
+        """Whether `subpath` is an existing folder (the root always is, in an existing space)."""
+        if subpath == ROOT:
+            return self.space_exists(space_name)
+        return (self.layout.folder_path(space_name, subpath) / DM / "meta.folder.json").is_file()
+
+    def attachment_taken(self, address: Address) -> bool:
+        """Whether any attachment of the same parent already has this shortname."""
+        parent_subpath, parent = address.parent
+        entry_dir = self.layout.entry_dir(address.space_name, parent_subpath, parent)
+        if not entry_dir.is_dir():
+            return False
+        name = f"meta.{address.shortname}.json"
+        return any((folder / name).is_file() for folder in entry_dir.glob("attachments.*"))
+
+    def save(
+        self,
+        address: Address,
+        meta: Meta,
+        *,
+        payload: bytes | None = None,
+        stale_payload: str | None = None,
+    ) -> None:
+        """Write the payload file (when given) and then the meta, each atomically.
+
+        The meta is written last: it is what makes the entry exist or change. `stale_payload`
+        names a previous payload file to remove once the new one is in place.
+        """
+        meta_path = self.layout.meta_file(address)
+        make_dirs(meta_path.parent)
+        file_name = meta.payload.file_name if meta.payload is not None else None
+        if payload is not None and file_name is not None:
+            payload_path = self.layout.payload_file(address, file_name)
+            make_dirs(payload_path.parent)
+            write_bytes(payload_path, payload)
+        write_bytes(meta_path, dump_meta(meta))
+        if stale_payload and stale_payload != file_name:
+            stale = self.layout.payload_file(address, stale_payload)
+            stale.unlink(missing_ok=True)
+            fsync_dir(stale.parent)
+
+    def read_payload(self, address: Address, name: str) -> bytes | None:
+        """The bytes of the payload file `name` of `address`, or None when it is missing."""
+        try:
+            return self.layout.payload_file(address, name).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def payload_path(self, address: Address, name: str) -> Path:
+        return self.layout.payload_file(address, name)
+
+    def read_json_payload(self, address: Address, meta: Meta) -> Any:
+        """The parsed JSON body of `meta`'s payload file, or None."""
+        if meta.payload is None or meta.payload.content_type != ContentType.json or meta.payload.file_name is None:
+            return None
+        raw = self.read_payload(address, meta.payload.file_name)
+        return None if raw is None else json.loads(raw)
+
+    def list_attachments(self, *, space_name: str, subpath: str, shortname: str) -> list[tuple[ResourceType, Meta]]:
+        """Every readable attachment of the entry `shortname` at `subpath`, kind by kind."""
+        entry_dir = self.layout.entry_dir(space_name, subpath, shortname)
+        if not entry_dir.is_dir():
+            return []
+        found: list[tuple[ResourceType, Meta]] = []
+        for folder in sorted(entry_dir.glob("attachments.*")):
+            match = _ATTACHMENT_FOLDER.fullmatch(folder.name)
+            if not match or match.group(1) not in ResourceType.__members__ or not folder.is_dir():
+                continue
+            resource_type = ResourceType(match.group(1))
+            for meta_path in sorted(folder.glob("meta.*.json")):
+                try:
+                    meta = meta_class(resource_type).model_validate_json(meta_path.read_bytes())
+                except (OSError, ValidationError, KeyError):
+                    logger.warning("unreadable attachment meta", extra={"path": str(meta_path)})
+                    continue
+                found.append((resource_type, meta))
+        return found
+
+    def remove(self, address: Address, meta: Meta) -> None:
+        """Remove what `address` is, with everything that belongs to it."""
+        layout = self.layout
+        space, subpath, shortname = address.space_name, address.subpath, address.shortname
+        paths: list[Path] = []
+        file_name = meta.payload.file_name if meta.payload is not None else None
+        if address.resource_type == ResourceType.space:
+            paths.append(layout.space_dir(space))
+        elif address.resource_type == ResourceType.folder:
+            paths += [
+                layout.folder_path(space, join_subpath(subpath, shortname)),
+                layout.entry_dir(space, subpath, shortname),
+                layout.folder_path(space, subpath) / f"{shortname}.json",
+            ]
+        elif address.is_attachment:
+            paths.append(layout.meta_file(address))
+            if file_name is not None:
+                paths.append(layout.payload_file(address, file_name))
+        else:
+            paths.append(layout.entry_dir(space, subpath, shortname))
+            if file_name is not None:
+                paths.append(layout.payload_file(address, file_name))
+        remove_paths(self.trash, paths)
+        if address.is_attachment:
+            folder = layout.attachment_dir(address)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
