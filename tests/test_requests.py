@@ -9,7 +9,9 @@ def test_comment_in_the_users_form_keeps_its_body_and_tags(admin: Api) -> None:
 
     answer = admin.create(
         "dmart_data",
-        record("comment", "posts/entry1", "my_comment", is_active=True, tags=["one", "two"], body="Very Intersting entry"),
+        record(
+            "comment", "posts/entry1", "my_comment", is_active=True, tags=["one", "two"], body="Very Intersting entry"
+        ),
     )
 
     attributes = answer["records"][0]["attributes"]
