@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     argon2_parallelism: int = 8
     # Origins allowed by CORS; `*` answers any origin, with credentials.
     allowed_cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    # Whether POST /user/create lets anyone open an account (with no role but `logged_in`).
+    is_registrable: bool = False
     # Failed logins after which an account is deactivated.
     max_failed_login_attempts: int = 5
     # Largest upload accepted, in bytes.

@@ -212,6 +212,17 @@ class Permission(Meta):
     allowed_fields_values: dict[str, Any] = Field(default_factory=dict)
     filter_fields_values: Any = None
 
+    @field_validator("conditions", "restricted_fields", mode="before")
+    @classmethod
+    def _no_list(cls, value: Any) -> Any:
+        # Dmart's own sample writes null for an empty list.
+        return [] if value is None else value
+
+    @field_validator("allowed_fields_values", mode="before")
+    @classmethod
+    def _no_values(cls, value: Any) -> Any:
+        return {} if value is None else value
+
 
 class Notification(Meta):
     type: str = "system"

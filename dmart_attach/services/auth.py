@@ -17,6 +17,7 @@ from dmart_attach.errors import DmartError
 from dmart_attach.models.api import LoginRequest
 from dmart_attach.models.core import User
 from dmart_attach.models.enums import ResourceType
+from dmart_attach.services.caller import Caller
 from dmart_attach.services.store import Store
 from dmart_attach.storage.atomic import write_bytes
 from dmart_attach.storage.layout import Address
@@ -97,16 +98,38 @@ class Auth:
             raise INVALID_LOGIN
         user = self.load_user(request.shortname)
         if not self.store.passwords.verify(user.password if user else None, request.password):
+            if user is not None:
+                self._count_failure(user.shortname)
             raise INVALID_LOGIN
         assert user is not None
         if not user.is_active:
             raise INVALID_LOGIN
+        self.store.sessions.clear_failed_logins(user.shortname)
         address = self.user_address(user.shortname)
         with self.store.locks.hold(*self.store.lock_keys(address)):
             current = self.load_user(user.shortname) or user
             current.last_login = {"timestamp": int(time.time()), "headers": headers}
             self.store.tree.save(address, current)
         return user, self.issue(user)
+
+    def _count_failure(self, shortname: str) -> None:
+        """Count a wrong password; at MAX_FAILED_LOGIN_ATTEMPTS in a row the account is deactivated."""
+        attempts = self.store.sessions.count_failed_login(shortname)
+        if attempts < self.settings.max_failed_login_attempts:
+            return
+        address = self.user_address(shortname)
+        with self.store.locks.hold(*self.store.lock_keys(address)):
+            user = self.load_user(shortname)
+            if user is None or not user.is_active:
+                return
+            updated = user.model_copy(update={"is_active": False, "updated_at": now()})
+            self.store.tree.save(address, updated)
+            changes = {"is_active": {"old": True, "new": False}}
+            self.store.record_history(address, Caller(shortname=shortname), changes)
+        # A reactivated account starts counting again from zero.
+        self.store.sessions.clear_failed_logins(shortname)
+        self.store.sessions.end_user_sessions(shortname)
+        logger.warning("deactivated after failed logins", extra={"user": shortname, "attempts": attempts})
 
     def session(self, token: str | None) -> Session:
         """The session a token stands for, or Dmart's 401."""

@@ -4,20 +4,25 @@ from dataclasses import dataclass
 
 from dmart_attach.clock import set_timezone
 from dmart_attach.config import Settings
+from dmart_attach.services.access import Access
 from dmart_attach.services.auth import Auth, load_secret
 from dmart_attach.services.entries import Entries
+from dmart_attach.services.ownership import Ownership
 from dmart_attach.services.reading import Reading
 from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.schemas import Schemas
 from dmart_attach.services.store import Store
+from dmart_attach.services.users import Users
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     store: Store
+    access: Access
     auth: Auth
+    users: Users
     entries: Entries
     requests: Requests
     reading: Reading
@@ -28,12 +33,15 @@ def build_services(settings: Settings) -> Services:
     set_timezone(settings.timezone)
     store = Store(settings)
     schemas = Schemas(store.tree, settings.management_space)
-    entries = Entries(store=store, rules=Rules(store=store, schemas=schemas))
+    access = Access(store=store)
+    entries = Entries(store=store, rules=Rules(store=store, schemas=schemas), access=access)
     return Services(
         settings=settings,
         store=store,
+        access=access,
         auth=Auth(store=store, secret=load_secret(settings)),
+        users=Users(store=store, access=access),
         entries=entries,
-        requests=Requests(entries=entries),
-        reading=Reading(store=store),
+        requests=Requests(entries=entries, ownership=Ownership(store=store, access=access)),
+        reading=Reading(store=store, access=access),
     )

@@ -11,9 +11,10 @@ from dmart_attach.clock import now
 from dmart_attach.errors import DmartError, RecordInvalid, not_found
 from dmart_attach.models.api import Record
 from dmart_attach.models.core import Meta, Payload
-from dmart_attach.models.enums import FILE_ATTACHMENTS, ResourceType
+from dmart_attach.models.enums import FILE_ATTACHMENTS, ActionType, ResourceType
 from dmart_attach.models.registry import META_CLASSES, meta_class
 from dmart_attach.services import history
+from dmart_attach.services.access import Access
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.payloads import checksum, deep_merge, invalid_body, split_json_body
 from dmart_attach.services.records import to_record
@@ -49,9 +50,10 @@ def build_meta(resource_type: ResourceType, values: dict[str, Any]) -> Meta:
 class Entries:
     """The meaning of create, update, patch and delete for one record."""
 
-    def __init__(self, *, store: Store, rules: Rules) -> None:
+    def __init__(self, *, store: Store, rules: Rules, access: Access) -> None:
         self.store = store
         self.rules = rules
+        self.access = access
 
     def _check_creatable(self, resource_type: ResourceType) -> None:
         if resource_type == ResourceType.lock:
@@ -80,6 +82,7 @@ class Entries:
             fresh = uuid.uuid4()
             shortname, record_uuid = str(fresh)[:8], str(fresh)
         address = self.store.address(space_name, record.subpath, shortname, resource_type)
+        self.access.require(caller, ActionType.create, address, attributes=record.attributes, number=4)
 
         attributes = {key: value for key, value in record.attributes.items() if value is not None}
         self.rules.prepare_create(address, attributes)
@@ -138,6 +141,7 @@ class Entries:
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
+            self.access.require(caller, ActionType.update, address, meta=meta, attributes=record.attributes, number=5)
             stored_body = self.store.body_of(address, meta)
             old_flat = history.flatten(self.store.shown(meta, stored_body))
 
@@ -215,6 +219,7 @@ class Entries:
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
+            self.access.require(caller, ActionType.delete, address, meta=meta, number=6)
             self.store.tree.remove(address, meta)
             if address.is_attachment:
                 self.store.record_history(

@@ -6,7 +6,9 @@ from typing import Any
 from dmart_attach.errors import DmartError, not_found
 from dmart_attach.identifiers import join_subpath
 from dmart_attach.models.core import Meta
-from dmart_attach.models.enums import ContentType, ResourceType
+from dmart_attach.models.enums import ActionType, ContentType, ResourceType
+from dmart_attach.services.access import Access
+from dmart_attach.services.caller import Caller
 from dmart_attach.services.records import entry_view, to_record
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
@@ -15,8 +17,9 @@ from dmart_attach.storage.layout import Address
 class Reading:
     """Entry views, attachment listings and payload lookups."""
 
-    def __init__(self, *, store: Store) -> None:
+    def __init__(self, *, store: Store, access: Access) -> None:
         self.store = store
+        self.access = access
 
     def load(self, address: Address) -> Meta:
         meta = self.store.tree.load(address)
@@ -39,18 +42,22 @@ class Reading:
         space_name: str,
         subpath: str,
         shortname: str,
+        caller: Caller,
         filter_types: list[ResourceType] | None = None,
         retrieve_json_payload: bool = False,
     ) -> dict[str, list[dict[str, Any]]]:
-        """The attachments of an entry grouped by kind; locks are shown as lock status, not here."""
+        """The attachments of an entry the caller may view, grouped by kind; locks are shown as lock status."""
         grouped: dict[str, list[dict[str, Any]]] = {}
         own_subpath = join_subpath(subpath, shortname)
         found = self.store.tree.list_attachments(space_name=space_name, subpath=subpath, shortname=shortname)
         for resource_type, meta in found:
             if resource_type == ResourceType.lock or (filter_types and resource_type not in filter_types):
                 continue
+            address = Address(space_name, own_subpath, meta.shortname, resource_type)
+            if not self.access.allows(caller.shortname, ActionType.view, address, meta=meta):
+                continue
             if retrieve_json_payload:
-                meta = self._with_body(Address(space_name, own_subpath, meta.shortname, resource_type), meta)
+                meta = self._with_body(address, meta)
             record = to_record(meta, resource_type=resource_type, subpath=own_subpath)
             grouped.setdefault(resource_type.value, []).append(record)
         if "alteration" in grouped:
@@ -61,12 +68,14 @@ class Reading:
         self,
         address: Address,
         *,
+        caller: Caller,
         retrieve_json_payload: bool,
         retrieve_attachments: bool,
         filter_types: list[ResourceType] | None,
     ) -> dict[str, Any]:
         """GET /managed/entry: the meta without nulls, plus `attachments`."""
         meta = self.load(address)
+        self.access.require(caller, ActionType.view, address, meta=meta, number=7)
         if retrieve_json_payload:
             meta = self._with_body(address, meta)
         view = entry_view(meta, address.resource_type)
@@ -76,14 +85,16 @@ class Reading:
                 space_name=address.space_name,
                 subpath=address.subpath,
                 shortname=address.shortname,
+                caller=caller,
                 filter_types=filter_types,
                 retrieve_json_payload=retrieve_json_payload,
             )
         return view
 
-    def payload(self, address: Address, file_name: str) -> tuple[Meta, Any, Path | None]:
+    def payload(self, address: Address, file_name: str, *, caller: Caller) -> tuple[Meta, Any, Path | None]:
         """The meta and either the JSON body or the path of the payload file named `file_name`."""
         meta = self.load(address)
+        self.access.require(caller, ActionType.view, address, meta=meta, number=8)
         payload = meta.payload
         if payload is None or payload.file_name != file_name:
             raise DmartError(400, "media", 220, "Request object is not available")

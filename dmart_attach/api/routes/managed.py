@@ -34,6 +34,14 @@ def request(body: Request, caller: CallerDep, services: ServicesDep) -> JSONResp
     return DmartJSON(success(records=records))
 
 
+@router.get("/reload-security-data")
+def reload_security_data(caller: CallerDep, services: ServicesDep) -> JSONResponse:
+    """Read users, groups, roles and permissions again (they are also reloaded on every change)."""
+    services.access.require_admin(caller)
+    services.access.reload()
+    return DmartJSON(success())
+
+
 @router.get("/entry/{resource_type}/{space_name}/{subpath:path}/{shortname}")
 def entry(
     resource_type: ResourceType,
@@ -51,6 +59,7 @@ def entry(
     address = services.store.address(space_name, _subpath(subpath), shortname, resource_type)
     view = services.reading.entry(
         address,
+        caller=caller,
         retrieve_json_payload=retrieve_json_payload,
         retrieve_attachments=retrieve_attachments,
         filter_types=filter_attachments_types,
@@ -71,7 +80,7 @@ def payload(
     shortname, _, rest = file_name.partition(".")
     extension = rest.rpartition(".")[2].lower()
     address = services.store.address(space_name, _subpath(subpath), shortname, resource_type)
-    _, body, path = services.reading.payload(address, f"{shortname}.{extension}")
+    _, body, path = services.reading.payload(address, f"{shortname}.{extension}", caller=caller)
     if path is None:
         return DmartJSON(success(attributes=body))
     return FileResponse(path)
