@@ -1,13 +1,18 @@
-"""Who may do what: Dmart's users, groups, roles and permissions, read from the management space (contract §8).
+"""Who may do what: users, groups, roles and permissions read from the management space (contract §8).
 
-Every operation asks one question before it changes or shows anything:
+Every operation asks one question before it changes or shows anything, with one call:
 
     services.access.require(caller, ActionType.update, address, meta=stored_meta, attributes=record.attributes)
 
-`address` names what is acted on (an attachment's address already carries its parent in its subpath,
-a space is `Address(space, "/", space, space)`), `meta` is the stored meta when there is one (its ACL,
-`is_active` and owner decide the conditions), and `attributes` are the record's attributes for the
-restricted-field and allowed-value checks of create and update. A refusal raises Dmart's 401.
+`address` names what is acted on (an attachment's address already carries `parent_subpath/parent`
+as its subpath; a space is `Address(space, "/", space, ResourceType.space)`), `meta` is the stored
+meta when there is one (its ACL, `is_active` and owner decide the conditions), and `attributes`
+are the record's attributes for the restricted-field and allowed-value checks of create and
+update. A refusal raises Dmart's 401; inside `/managed/request` it becomes a failed record.
+
+To filter many entries (a listing, a query), take `checker = access.checker(caller.shortname)`
+once and ask `checker.allows(ActionType.view, address, meta=meta)` per entry, and
+`checker.may_query(space_name=..., subpath=...)` before running a query.
 """
 
 import logging
@@ -19,33 +24,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from dmart_attach.errors import DmartError
-from dmart_attach.identifiers import ROOT, join_subpath, normalize_subpath, subpath_segments
 from dmart_attach.models.core import Group, Meta, Permission, Role, User
 from dmart_attach.models.enums import ActionType, ResourceType
 from dmart_attach.services.caller import Caller
-from dmart_attach.services.history import flatten
+from dmart_attach.services.permissions import Checker, PermissionMap, build_map
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
 from dmart_attach.storage.scan import Stamp, entry_stamps
 
 logger = logging.getLogger(__name__)
 
-ALL_SPACES = "__all_spaces__"
-ALL_SUBPATHS = "__all_subpaths__"
-CURRENT_USER = "__current_user__"
 LOGGED_IN_ROLE = "logged_in"
 WORLD_PERMISSION = "world"
 USERS_FOLDER = "users"
-IS_ACTIVE = "is_active"
-OWN = "own"
-# Conditions say which existing entries a key covers; creating and querying have no entry to look at.
-_UNCONDITIONAL = {ActionType.create, ActionType.query}
-_RESTRICTED = {ActionType.create, ActionType.update}
+_FOLDERS = (("groups", ResourceType.group), ("roles", ResourceType.role), ("permissions", ResourceType.permission))
 _MAX_CACHED_USERS = 4096
 
-# One key of a user's permission map, as /user/profile shows it.
-Grant = dict[str, Any]
-PermissionMap = dict[str, Grant]
+FolderStamps = tuple[tuple[str, Stamp], ...]
 
 
 def denied(number: int = 1) -> DmartError:
@@ -55,83 +50,17 @@ def denied(number: int = 1) -> DmartError:
 
 @dataclass
 class SecurityData:
-    """The active groups, roles and permissions of the management space, and the stamp they were read at."""
+    """The active groups, roles and permissions, the stamp they were read at, and the maps built from them."""
 
-    stamp: tuple[Any, ...]
+    stamp: tuple[FolderStamps, ...]
     groups: dict[str, Group] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=dict)
     permissions: dict[str, Permission] = field(default_factory=dict)
     maps: dict[tuple[str, tuple[str, ...], tuple[str, ...]], PermissionMap] = field(default_factory=dict)
 
 
-def _permission_subpath(subpath: str, shortname: str) -> str:
-    return normalize_subpath(subpath.replace(CURRENT_USER, shortname))
-
-
-def _merge(grants: PermissionMap, key: str, permission: Permission) -> None:
-    """Add one permission to one key: actions and conditions add up, field rules of the last one win."""
-    old = grants.get(key, {"allowed_actions": [], "conditions": []})
-    actions = list(dict.fromkeys([*old["allowed_actions"], *(action.value for action in permission.actions)]))
-    conditions = list(dict.fromkeys([*old["conditions"], *permission.conditions]))
-    grants[key] = {
-        "allowed_actions": actions,
-        "conditions": conditions,
-        "restricted_fields": list(permission.restricted_fields),
-        "allowed_fields_values": dict(permission.allowed_fields_values),
-    }
-
-
-def _global_subpath(prefix: str) -> str:
-    """The prefix with its next-to-last segment replaced by `__all_subpaths__` (Dmart's global key)."""
-    segments = subpath_segments(prefix)
-    if len(segments) <= 1:
-        return ALL_SUBPATHS
-    segments[-2] = ALL_SUBPATHS
-    return "/".join(segments)
-
-
-def _walk(subpath: str) -> list[str]:
-    """The subpaths from the root down to `subpath`: `/`, `a`, `a/b`, ..."""
-    segments = subpath_segments(subpath)
-    return [ROOT, *("/".join(segments[: depth + 1]) for depth in range(len(segments)))]
-
-
-def _prefixes(address: Address) -> list[str]:
-    """The subpaths walked from the root down to `address` (a folder's own name included)."""
-    if address.resource_type == ResourceType.folder:
-        return _walk(join_subpath(address.subpath, address.shortname))
-    return _walk(address.subpath)
-
-
-def _allowed_value(value: Any, allowed: list[Any]) -> bool:
-    if not isinstance(value, list):
-        return value in allowed
-    if allowed and all(isinstance(option, list) for option in allowed):
-        return any(all(item in option for item in value) for option in allowed)
-    return all(item in allowed for item in value)
-
-
-def _fields_allowed(grant: Grant, attributes: Mapping[str, Any]) -> bool:
-    flat = flatten(dict(attributes))
-    for restricted in grant["restricted_fields"]:
-        if any(path == restricted or path.startswith(f"{restricted}.") for path in flat):
-            return False
-    for name, allowed in grant["allowed_fields_values"].items():
-        if name in flat and not _allowed_value(flat[name], allowed if isinstance(allowed, list) else [allowed]):
-            return False
-    return True
-
-
-def _grants(grant: Grant, action: ActionType, achieved: set[str], attributes: Mapping[str, Any]) -> bool:
-    if action.value not in grant["allowed_actions"]:
-        return False
-    if action not in _UNCONDITIONAL and not set(grant["conditions"]) <= achieved:
-        return False
-    return action not in _RESTRICTED or _fields_allowed(grant, attributes)
-
-
 class Access:
-    """Loads the access model when it changes on disk and answers whether a user may act on an address."""
+    """Loads the access model again whenever it changes on disk, and answers who may do what."""
 
     def __init__(self, *, store: Store) -> None:
         self.store = store
@@ -139,21 +68,17 @@ class Access:
         self._lock = threading.Lock()
         self._data = SecurityData(stamp=())
 
-    def _stamp(self) -> tuple[tuple[tuple[str, Stamp], ...], ...]:
-        # A stat of each meta file: cheap enough per request, and it sees writes from every worker.
-        layout = self.store.tree.layout
+    def _stamp(self) -> tuple[FolderStamps, ...]:
+        # One stat per meta file: cheap enough for every request, and it sees the writes of every worker.
         if not self.store.tree.space_exists(self.space):
             return ()
+        layout = self.store.tree.layout
         return tuple(
             tuple(sorted(entry_stamps(layout, space_name=self.space, subpath=folder, resource_type=kind).items()))
-            for folder, kind in (
-                ("groups", ResourceType.group),
-                ("roles", ResourceType.role),
-                ("permissions", ResourceType.permission),
-            )
+            for folder, kind in _FOLDERS
         )
 
-    def _load_folder(self, folder: str, resource_type: ResourceType, stamps: tuple[tuple[str, Stamp], ...]) -> Any:
+    def _load_folder(self, folder: str, resource_type: ResourceType, stamps: FolderStamps) -> dict[str, Any]:
         loaded: dict[str, Meta] = {}
         for shortname, _ in stamps:
             try:
@@ -166,9 +91,10 @@ class Access:
         return loaded
 
     def _security(self) -> SecurityData:
+        # The stamp is taken before reading: a write in between only causes one more reload later.
         stamp = self._stamp()
         with self._lock:
-            if self._data.stamp == stamp and stamp:
+            if stamp and self._data.stamp == stamp:
                 return self._data
             data = SecurityData(stamp=stamp)
             if stamp:
@@ -176,10 +102,10 @@ class Access:
                 data.groups = self._load_folder("groups", ResourceType.group, groups)
                 data.roles = self._load_folder("roles", ResourceType.role, roles)
                 data.permissions = self._load_folder("permissions", ResourceType.permission, permissions)
-            logger.info(
-                "loaded the access model",
-                extra={"roles": len(data.roles), "groups": len(data.groups), "permissions": len(data.permissions)},
-            )
+                logger.info(
+                    "loaded the access model",
+                    extra={"roles": len(data.roles), "groups": len(data.groups), "permissions": len(data.permissions)},
+                )
             self._data = data
             return data
 
@@ -189,6 +115,7 @@ class Access:
             self._data = SecurityData(stamp=())
 
     def user(self, shortname: str) -> User | None:
+        """The stored user `shortname`, or None."""
         try:
             meta = self.store.tree.load(Address(self.space, USERS_FOLDER, shortname, ResourceType.user))
         except ValueError:
@@ -211,20 +138,15 @@ class Access:
             if group is not None:
                 role_names += group.roles
         world = data.permissions.get(WORLD_PERMISSION)
-        grants: PermissionMap = {}
+        permissions: list[Permission] = []
         for role_name in dict.fromkeys(role_names):
             role = data.roles.get(role_name)
             if role is None:
                 continue
-            permissions = [data.permissions[name] for name in role.permissions if name in data.permissions]
+            permissions += [data.permissions[name] for name in role.permissions if name in data.permissions]
             if world is not None:
                 permissions.append(world)
-            for permission in permissions:
-                for space_name, subpaths in permission.subpaths.items():
-                    for subpath in subpaths or [ROOT]:
-                        normalized = _permission_subpath(subpath, user.shortname)
-                        for resource_type in permission.resource_types:
-                            _merge(grants, f"{space_name}:{normalized}:{resource_type.value}", permission)
+        grants = build_map(user.shortname, permissions)
 
         if len(data.maps) >= _MAX_CACHED_USERS:
             data.maps.clear()
@@ -236,6 +158,11 @@ class Access:
         user = self.user(shortname)
         return {} if user is None else self.permission_map(user)
 
+    def checker(self, shortname: str) -> Checker:
+        """The user's rights as they are now, for checking many entries of one operation."""
+        user = self.user(shortname)
+        return Checker(user=user, grants={} if user is None else self.permission_map(user))
+
     def allows(
         self,
         shortname: str,
@@ -246,56 +173,11 @@ class Access:
         attributes: Mapping[str, Any] | None = None,
     ) -> bool:
         """Whether the user may perform `action` on `address` (see the module docstring)."""
-        user = self.user(shortname)
-        if user is None or not user.is_active:
-            return False
-        if meta is not None and meta.acl:
-            for item in meta.acl:
-                if item.user_shortname == shortname and action in item.allowed_actions:
-                    return True
-
-        achieved: set[str] = set()
-        if meta is not None:
-            if meta.is_active:
-                achieved.add(IS_ACTIVE)
-            if meta.owner_shortname == shortname or (
-                meta.owner_group_shortname is not None and meta.owner_group_shortname in user.groups
-            ):
-                achieved.add(OWN)
-        grants = self.permission_map(user)
-        space, kind = address.space_name, address.resource_type.value
-        attributes = attributes or {}
-        for prefix in _prefixes(address):
-            general = _global_subpath(prefix)
-            candidates = [
-                f"{ALL_SPACES}:{general}:{kind}",
-                f"{space}:{general}:{kind}",
-                f"{ALL_SPACES}:{prefix}:{kind}",
-            ]
-            present = [key for key in candidates if key in grants]
-            if present and _grants(grants[present[-1]], action, achieved, attributes):
-                return True
-            exact = grants.get(f"{space}:{prefix}:{kind}")
-            if exact is not None and _grants(exact, action, achieved, attributes):
-                return True
-        return False
+        return self.checker(shortname).allows(action, address, meta=meta, attributes=attributes)
 
     def may_query(self, shortname: str, *, space_name: str, subpath: str) -> bool:
-        """Whether the user holds a `query` permission at `subpath` or above it (contract §3.6).
-
-        A query the user may not run answers no records rather than an error; each record it finds
-        is then shown only when `allows(shortname, ActionType.view, address, meta=meta)`.
-        """
-        prefixes = set(_walk(subpath))
-        for key, grant in self.permissions_of(shortname).items():
-            if ActionType.query.value not in grant["allowed_actions"]:
-                continue
-            key_space, key_subpath, _ = key.split(":", 2)
-            if key_space == ALL_SPACES or (
-                key_space == space_name and (key_subpath == ALL_SUBPATHS or key_subpath in prefixes)
-            ):
-                return True
-        return False
+        """Whether the user may run a query at `subpath`; a refused query answers no records, not an error."""
+        return self.checker(shortname).may_query(space_name=space_name, subpath=subpath)
 
     def require(
         self,
@@ -308,17 +190,18 @@ class Access:
         number: int = 1,
     ) -> None:
         """Raise Dmart's 401 unless the caller may perform `action` on `address`."""
-        if not self.allows(caller.shortname, action, address, meta=meta, attributes=attributes):
-            logger.info(
-                "refused",
-                extra={
-                    "user": caller.shortname,
-                    "action": action.value,
-                    "resource": f"{address.space_name}/{address.subpath}/{address.shortname}",
-                    "resource_type": address.resource_type.value,
-                },
-            )
-            raise denied(number)
+        if self.allows(caller.shortname, action, address, meta=meta, attributes=attributes):
+            return
+        logger.info(
+            "refused",
+            extra={
+                "user": caller.shortname,
+                "action": action.value,
+                "resource": f"{address.space_name}/{address.subpath}/{address.shortname}",
+                "resource_type": address.resource_type.value,
+            },
+        )
+        raise denied(number)
 
     def is_admin(self, caller: Caller) -> bool:
         """Whether the caller is the admin Dmart's admin-only routes mean (ADMIN_SHORTNAME)."""

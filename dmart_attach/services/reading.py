@@ -50,11 +50,12 @@ class Reading:
         grouped: dict[str, list[dict[str, Any]]] = {}
         own_subpath = join_subpath(subpath, shortname)
         found = self.store.tree.list_attachments(space_name=space_name, subpath=subpath, shortname=shortname)
+        checker = self.access.checker(caller.shortname)
         for resource_type, meta in found:
             if resource_type == ResourceType.lock or (filter_types and resource_type not in filter_types):
                 continue
             address = Address(space_name, own_subpath, meta.shortname, resource_type)
-            if not self.access.allows(caller.shortname, ActionType.view, address, meta=meta):
+            if not checker.allows(ActionType.view, address, meta=meta):
                 continue
             if retrieve_json_payload:
                 meta = self._with_body(address, meta)
