@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from dmart_attach.api.app import create_app
 from tests.conftest import make_settings
-from tests.utils.factories import Api, record
+from tests.utils.factories import Api, json_payload, record
 from tests.utils.people import PASSWORD, failed_codes, sign_in, user
 
 NEW_PASSWORD = "Fresh_pass_456"
@@ -87,6 +87,13 @@ def test_deactivating_a_user_ends_its_sessions(admin: Api, bob: Api) -> None:
     assert bob.get("/user/profile").status_code == 401
 
 
+def test_deleting_a_user_ends_its_sessions(admin: Api, bob: Api) -> None:
+    deleted = admin.request("management", "delete", record("user", "users", "bob"))
+
+    assert deleted.status_code == 200, deleted.text
+    assert bob.get("/user/profile").status_code == 401
+
+
 def test_profile_shows_the_users_attributes_without_password(bob: Api) -> None:
     answer = bob.get("/user/profile").json()
     profile = answer["records"][0]
@@ -97,6 +104,19 @@ def test_profile_shows_the_users_attributes_without_password(bob: Api) -> None:
     assert profile["attributes"]["permissions"] == {}
     assert profile["attributes"]["roles"] == []
     assert "password" not in profile["attributes"]
+
+
+def test_profile_lists_only_the_avatar_among_the_users_attachments(admin: Api, bob: Api) -> None:
+    admin.create(
+        "management",
+        record("json", "users/bob", "avatar", is_active=True, payload=json_payload({"url": "a.png"})),
+        record("json", "users/bob", "notes", is_active=True, payload=json_payload({"x": 1})),
+    )
+
+    attachments = bob.get("/user/profile").json()["records"][0]["attachments"]
+
+    assert [item["shortname"] for item in attachments["json"]] == ["avatar"]
+    assert list(attachments) == ["json"]
 
 
 def test_user_changes_own_profile_and_contacts_need_verifying_again(admin: Api, bob: Api) -> None:

@@ -98,7 +98,7 @@ class Auth:
             raise INVALID_LOGIN
         user = self.load_user(request.shortname)
         if not self.store.passwords.verify(user.password if user else None, request.password):
-            if user is not None:
+            if user is not None and user.is_active:
                 self._count_failure(user.shortname)
             raise INVALID_LOGIN
         assert user is not None

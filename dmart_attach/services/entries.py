@@ -232,6 +232,8 @@ class Entries:
                         }
                     },
                 )
+        if address.resource_type == ResourceType.user:
+            self.store.sessions.end_user_sessions(address.shortname)
         if address.resource_type != ResourceType.space:
             self.store.event(caller, address, "delete", {"uuid": str(meta.uuid)})
         return {

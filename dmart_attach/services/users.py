@@ -14,6 +14,7 @@ from dmart_attach.models.enums import ActionType, ResourceType
 from dmart_attach.services import history
 from dmart_attach.services.access import USERS_FOLDER, Access
 from dmart_attach.services.caller import Caller
+from dmart_attach.services.records import to_record
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
 from dmart_attach.storage.scan import entry_stamps
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Dmart's password rule: 8 to 64 characters with at least one digit and one capital (or Arabic) letter.
 _PASSWORD = re.compile(r"(?=.*[0-9\u0660-\u0669])(?=.*[A-Z\u0621-\u064a]).{8,64}", re.DOTALL)
+AVATAR = "avatar"
 # What a user may change on their own account, besides the password.
 SELF_EDITABLE = ("displayname", "description", "email", "msisdn", "language")
 _PROFILE_FIELDS = {
@@ -90,12 +92,20 @@ class Users:
         attributes["permissions"] = self.access.permission_map(user)
         attributes["roles"] = user.roles
         attributes["groups"] = user.groups
+        avatars: dict[str, list[dict[str, Any]]] = {}
+        found = self.store.tree.list_attachments(space_name=self.space, subpath=USERS_FOLDER, shortname=user.shortname)
+        for resource_type, meta in found:
+            if meta.shortname == AVATAR:
+                own_subpath = f"{USERS_FOLDER}/{user.shortname}"
+                avatars.setdefault(resource_type.value, []).append(
+                    to_record(meta, resource_type=resource_type, subpath=own_subpath)
+                )
         return {
             "resource_type": "user",
             "shortname": user.shortname,
             "subpath": USERS_FOLDER,
             "attributes": attributes,
-            "attachments": {},
+            "attachments": avatars,
             "retrieve_lock_status": False,
         }
 
