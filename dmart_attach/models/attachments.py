@@ -1,5 +1,6 @@
 """Attachment kinds and the text that comment, reply, reaction and share carry."""
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +35,10 @@ class Json(Attachment):
 
 
 class Lock(Attachment):
-    pass
+    """An entry's lock: who holds it, since when, and until when (DECISIONS 11)."""
+
+    lock_time: datetime | None = None
+    expires_at: datetime | None = None
 
 
 class Media(Attachment):

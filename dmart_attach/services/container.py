@@ -4,8 +4,12 @@ from dataclasses import dataclass
 
 from dmart_attach.clock import set_timezone
 from dmart_attach.config import Settings
+from dmart_attach.services.alterations import Alterations
+from dmart_attach.services.attaching import Attaching
 from dmart_attach.services.auth import Auth, load_secret
 from dmart_attach.services.entries import Entries
+from dmart_attach.services.locking import Locking
+from dmart_attach.services.moving import Moving
 from dmart_attach.services.reading import Reading
 from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
@@ -21,6 +25,8 @@ class Services:
     entries: Entries
     requests: Requests
     reading: Reading
+    locking: Locking
+    alterations: Alterations
 
 
 def build_services(settings: Settings) -> Services:
@@ -28,12 +34,16 @@ def build_services(settings: Settings) -> Services:
     set_timezone(settings.timezone)
     store = Store(settings)
     schemas = Schemas(store.tree, settings.management_space)
-    entries = Entries(store=store, rules=Rules(store=store, schemas=schemas))
+    locking = Locking(store=store)
+    rules = Rules(store=store, schemas=schemas)
+    entries = Entries(store=store, rules=rules, locking=locking, attaching=Attaching(store=store))
     return Services(
         settings=settings,
         store=store,
         auth=Auth(store=store, secret=load_secret(settings)),
         entries=entries,
-        requests=Requests(entries=entries),
+        requests=Requests(entries=entries, moving=Moving(store=store, locking=locking)),
         reading=Reading(store=store),
+        locking=locking,
+        alterations=Alterations(store=store, entries=entries),
     )

@@ -14,7 +14,9 @@ from dmart_attach.models.core import Meta, Payload
 from dmart_attach.models.enums import FILE_ATTACHMENTS, ResourceType
 from dmart_attach.models.registry import META_CLASSES, meta_class
 from dmart_attach.services import history
+from dmart_attach.services.attaching import Attaching
 from dmart_attach.services.caller import Caller
+from dmart_attach.services.locking import Locking
 from dmart_attach.services.payloads import checksum, deep_merge, invalid_body, split_json_body
 from dmart_attach.services.records import to_record
 from dmart_attach.services.rules import Rules
@@ -49,9 +51,11 @@ def build_meta(resource_type: ResourceType, values: dict[str, Any]) -> Meta:
 class Entries:
     """The meaning of create, update, patch and delete for one record."""
 
-    def __init__(self, *, store: Store, rules: Rules) -> None:
+    def __init__(self, *, store: Store, rules: Rules, locking: Locking, attaching: Attaching) -> None:
         self.store = store
         self.rules = rules
+        self.locking = locking
+        self.attaching = attaching
 
     def _check_creatable(self, resource_type: ResourceType) -> None:
         if resource_type == ResourceType.lock:
@@ -100,7 +104,10 @@ class Entries:
 
         with self.store.locks.hold(*self.store.lock_keys(address)):
             self.rules.check_create(address)
+            self.locking.ensure_unlocked(address, caller, action="create")
+            self.attaching.check(address, meta)
             self.store.tree.save(address, meta, payload=file_body)
+            self.attaching.created(address, meta, caller)
             if resource_type == ResourceType.space:
                 self.store.ensure_folder(space_name, "schema", caller.shortname)
         self.store.event(caller, address, "create", {"uuid": str(meta.uuid)})
@@ -138,6 +145,7 @@ class Entries:
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
+            self.locking.ensure_unlocked(address, caller)
             stored_body = self.store.body_of(address, meta)
             old_flat = history.flatten(self.store.shown(meta, stored_body))
 
@@ -215,6 +223,7 @@ class Entries:
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
+            self.locking.ensure_unlocked(address, caller, action="delete")
             self.store.tree.remove(address, meta)
             if address.is_attachment:
                 self.store.record_history(

@@ -1,5 +1,6 @@
 """Reading entries, their attachments and their payloads back."""
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,9 @@ class Reading:
                 filter_types=filter_types,
                 retrieve_json_payload=retrieve_json_payload,
             )
+            reactions = view["attachments"].get(ResourceType.reaction.value, [])
+            if reactions:
+                view["reaction_counts"] = dict(Counter(record["attributes"]["type"] for record in reactions))
         return view
 
     def payload(self, address: Address, file_name: str) -> tuple[Meta, Any, Path | None]:

@@ -31,3 +31,11 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return lines
+
+
+def read_newest_first(path: Path, *, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """The total number of lines and the page `offset`..`offset + limit` of them, newest first."""
+    lines = read_lines(path)
+    lines.reverse()
+    end = None if limit is None else offset + max(limit, 0)
+    return len(lines), lines[offset:end]
