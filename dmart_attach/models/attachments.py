@@ -136,6 +136,10 @@ def split_text(resource_type: ResourceType, attributes: dict[str, Any]) -> dict[
     if isinstance(payload, dict) and isinstance(payload.get("body"), dict):
         text.update(payload["body"])
         attributes.pop("payload")
+    elif isinstance(payload, dict) and isinstance(payload.get("body"), str):
+        # A bare string body is the kind's main text: a comment's body, a reaction's type.
+        text[next(iter(model.model_fields))] = payload["body"]
+        attributes.pop("payload")
     for field in model.model_fields:
         if field in attributes:
             text[field] = attributes.pop(field)
