@@ -1,7 +1,6 @@
 """What attachment kinds mean beyond their models: references that exist, one reaction per user, history."""
 
 import logging
-from collections import Counter
 from typing import Any
 
 from dmart_attach.errors import DmartError
@@ -74,13 +73,3 @@ class Attaching:
             self.store.tree.remove(older_address, older)
             key = f"attachments.reaction.{older.shortname}"
             self.store.record_history(older_address, caller, {key: {"old": str(older.uuid), "new": history.ABSENT}})
-
-    def reaction_counts(self, *, space_name: str, subpath: str, shortname: str) -> dict[str, int]:
-        """How many reactions of each type the entry has."""
-        found = self.store.tree.list_attachments(space_name=space_name, subpath=subpath, shortname=shortname)
-        counts = Counter(
-            str(_text(meta).get("type"))
-            for resource_type, meta in found
-            if resource_type == ResourceType.reaction and _text(meta).get("type")
-        )
-        return dict(counts)

@@ -80,9 +80,11 @@ class Reading:
                 filter_types=filter_types,
                 retrieve_json_payload=retrieve_json_payload,
             )
-            reactions = view["attachments"].get(ResourceType.reaction.value, [])
-            if reactions:
-                view["reaction_counts"] = dict(Counter(record["attributes"]["type"] for record in reactions))
+            kinds = [
+                item["attributes"].get("type") for item in view["attachments"].get(ResourceType.reaction.value, [])
+            ]
+            if any(kinds):
+                view["reaction_counts"] = dict(Counter(kind for kind in kinds if kind))
         return view
 
     def payload(self, address: Address, file_name: str) -> tuple[Meta, Any, Path | None]:
