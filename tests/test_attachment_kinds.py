@@ -96,3 +96,15 @@ def test_a_share_records_who_shared_with_its_message_and_target(goldens: Api) ->
         "Have a look",
         "dmart",
     )
+
+
+def test_a_relationship_updated_to_point_to_a_missing_entry_is_refused(goldens: Api) -> None:
+    posts = {"type": "folder", "space_name": "goldens", "subpath": "/", "shortname": "posts"}
+    goldens.create("goldens", record("relationship", POST, "rel", related_to=posts))
+    gone = {**posts, "shortname": "gone"}
+
+    response = goldens.request("goldens", "update", record("relationship", POST, "rel", related_to=gone))
+
+    assert failed_code(response) == 220
+    stored = goldens.get("/managed/entry/relationship/goldens/posts/first_post/rel").json()
+    assert stored["related_to"]["shortname"] == "posts"

@@ -162,3 +162,31 @@ def test_lock_and_unlock_are_written_to_the_entry_history(admin: Api, ali: Api, 
     total, lines = store.history_lines(space_name=SPACE, subpath="products", shortname="laptop", limit=3)
     assert [line["diff"]["lock_type"]["new"] for line in lines] == ["cancel", "extend", "lock"]
     assert total == 4
+
+
+@pytest.mark.parametrize("request_type", ["delete", "move"])
+def test_a_folder_with_an_entry_locked_by_someone_else_can_be_neither_deleted_nor_moved(
+    admin: Api, ali: Api, settings: Settings, request_type: str
+) -> None:
+    admin.client.put(LOCK_URL, headers=admin.headers)
+    before = snapshot(settings.spaces_root / SPACE)
+    changes = {
+        "delete": record("folder", "/", "products"),
+        "move": move_record("folder", ("/", "products"), ("archive", "products")),
+    }
+
+    response = ali.request(SPACE, request_type, changes[request_type])
+
+    assert response.json()["error"]["info"][0]["failed"][0]["error_code"] == 31
+    assert snapshot(settings.spaces_root / SPACE) == before
+
+
+def test_a_folder_whose_entry_lock_expired_can_be_deleted(
+    admin: Api, ali: Api, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client.app.state.services.settings, "lock_period", 0)  # type: ignore[attr-defined]
+    admin.client.put(LOCK_URL, headers=admin.headers)
+
+    response = ali.request(SPACE, "delete", record("folder", "/", "products"))
+
+    assert response.status_code == 200, response.text

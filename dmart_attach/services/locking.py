@@ -8,6 +8,7 @@ from dmart_attach.clock import now
 from dmart_attach.errors import DmartError, not_found
 from dmart_attach.identifiers import ROOT, join_subpath
 from dmart_attach.models.attachments import Lock
+from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.services import history
 from dmart_attach.services.caller import Caller
@@ -18,6 +19,13 @@ logger = logging.getLogger(__name__)
 
 # DECISIONS 11: one lock per entry, `attachments.lock/meta.lock.json`.
 LOCK_SHORTNAME = "lock"
+
+
+def _live(meta: Meta | None) -> Lock | None:
+    """The lock `meta` is, unless it has expired."""
+    if not isinstance(meta, Lock) or meta.expires_at is None or meta.expires_at <= now():
+        return None
+    return meta
 
 
 def no_lock_to_release() -> DmartError:
@@ -36,10 +44,7 @@ class Locking:
 
     def holder(self, *, space_name: str, subpath: str, shortname: str) -> Lock | None:
         """The live lock of the entry `shortname` at `subpath`; an expired lock counts as none."""
-        meta = self.store.tree.load(self._lock_address(space_name, subpath, shortname))
-        if not isinstance(meta, Lock) or meta.expires_at is None or meta.expires_at <= now():
-            return None
-        return meta
+        return _live(self.store.tree.load(self._lock_address(space_name, subpath, shortname)))
 
     def status(self, *, space_name: str, subpath: str, shortname: str) -> dict[str, Any] | None:
         """The lock as answers show it (`attributes.locked`), or None when the entry is not locked."""
@@ -53,12 +58,21 @@ class Locking:
         }
 
     def ensure_unlocked(self, address: Address, caller: Caller, *, action: str = "update") -> None:
-        """Refuse (403, code 31) a change to an entry, or to one of its attachments, locked by someone else."""
+        """Refuse (403, code 31) a change to an entry or its attachments locked by someone else.
+
+        Moving or deleting a folder also counts the locks of everything inside it.
+        """
         if address.resource_type == ResourceType.space or (address.is_attachment and address.subpath == ROOT):
             return
         subpath, shortname = address.parent if address.is_attachment else (address.subpath, address.shortname)
-        lock = self.holder(space_name=address.space_name, subpath=subpath, shortname=shortname)
-        if lock is not None and lock.owner_shortname != caller.shortname:
+        locks = [self.holder(space_name=address.space_name, subpath=subpath, shortname=shortname)]
+        if address.resource_type == ResourceType.folder and action in {"delete", "move"}:
+            # A folder moves and goes with everything inside it, so their locks count too.
+            inside = self.store.tree.attachments_under(
+                space_name=address.space_name, subpath=join_subpath(subpath, shortname), resource_type=ResourceType.lock
+            )
+            locks += [_live(meta) for meta in inside]
+        if any(lock is not None and lock.owner_shortname != caller.shortname for lock in locks):
             raise DmartError(403, action, 31, "This entry is locked")
 
     def lock(self, address: Address, caller: Caller) -> int:

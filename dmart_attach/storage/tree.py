@@ -13,7 +13,7 @@ from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import meta_class
 from dmart_attach.storage.atomic import fsync_dir, make_dirs, write_bytes
-from dmart_attach.storage.layout import DM, Address, Layout
+from dmart_attach.storage.layout import DM, Address, Layout, attachment_folder_name
 from dmart_attach.storage.moves import MOVES, finish_moves, move_paths
 from dmart_attach.storage.removal import TRASH, finish_removals, remove_paths
 
@@ -155,6 +155,17 @@ class Tree:
                     logger.warning("unreadable attachment meta", extra={"path": str(meta_path)})
                     continue
                 found.append((resource_type, meta))
+        return found
+
+    def attachments_under(self, *, space_name: str, subpath: str, resource_type: ResourceType) -> list[Meta]:
+        """Every readable attachment of one kind on the entries and folders anywhere inside the folder `subpath`."""
+        folder = self.layout.folder_path(space_name, subpath)
+        found: list[Meta] = []
+        for meta_path in sorted(folder.glob(f"**/{DM}/*/{attachment_folder_name(resource_type)}/meta.*.json")):
+            try:
+                found.append(meta_class(resource_type).model_validate_json(meta_path.read_bytes()))
+            except (OSError, ValidationError):
+                logger.warning("unreadable attachment meta", extra={"path": str(meta_path)})
         return found
 
     def remove(self, address: Address, meta: Meta) -> None:
