@@ -13,12 +13,17 @@ JOURNAL = "journal.json"
 
 
 def move_paths(journal_root: Path, renames: list[tuple[Path, Path]], writes: list[tuple[Path, bytes]]) -> None:
-    """Rename files and folders, then write files: after a crash, `finish_moves` completes the job."""
+    """Rename files and folders, then write files: after a crash, `finish_moves` completes the job.
+
+    `journal_root` lies directly in the tree that holds every path moved or written.
+    """
     operation = journal_root / uuid.uuid4().hex
     operation.mkdir(parents=True)
+    # Paths are kept relative to the tree, so a tree moved elsewhere before the restart still recovers.
+    root = journal_root.parent
     journal = {
-        "renames": [[str(source), str(target)] for source, target in renames],
-        "writes": [[str(path), data.decode()] for path, data in writes],
+        "renames": [[str(source.relative_to(root)), str(target.relative_to(root))] for source, target in renames],
+        "writes": [[str(path.relative_to(root)), data.decode()] for path, data in writes],
     }
     write_bytes(operation / JOURNAL, json.dumps(journal).encode())
     _carry_out(operation, renames, writes)
@@ -48,8 +53,9 @@ def finish_moves(journal_root: Path) -> int:
         except (OSError, ValueError):
             # The journal itself was never completed, so nothing was moved yet.
             journal = {"renames": [], "writes": []}
-        renames = [(Path(source), Path(target)) for source, target in journal["renames"]]
-        writes = [(Path(path), data.encode()) for path, data in journal["writes"]]
+        root = journal_root.parent
+        renames = [(root / source, root / target) for source, target in journal["renames"]]
+        writes = [(root / path, data.encode()) for path, data in journal["writes"]]
         _carry_out(operation, renames, writes)
         finished += 1
     return finished
