@@ -163,3 +163,17 @@ def test_a_move_is_written_to_the_moved_entrys_history_and_both_spaces_events(de
     for space in ("demo", "other"):
         _, events = store.event_lines(space, limit=1)
         assert (events[0]["request"], events[0]["attributes"]["to"]["shortname"]) == ("move", "r2")
+
+
+def test_a_moved_json_attachment_takes_its_renamed_payload_file(demo: Api, settings: Settings) -> None:
+    demo.create("demo", record("json", "reports/r1", "data", is_active=True, payload=json_payload({"d": 1})))
+
+    response = demo.request(
+        "demo", "move", move("json", ("demo", "reports/r1", "data"), ("demo", "reports/r1", "kept"))
+    )
+
+    assert response.status_code == 200, response.text
+    moved = demo.get("/managed/entry/json/demo/reports/r1/kept", retrieve_json_payload=True).json()
+    assert moved["payload"]["body"] == {"d": 1}
+    folder = settings.spaces_root / "demo/reports/.dm/r1/attachments.json"
+    assert sorted(path.name for path in folder.iterdir()) == ["kept.json", "meta.kept.json"]

@@ -15,7 +15,7 @@ def make_user(admin: Api, shortname: str, password: str, *, space_name: str, act
             "permissions",
             permission,
             is_active=True,
-            subpaths={space_name: ["__all_subpaths__"]},
+            subpaths={space_name: ["/", "__all_subpaths__"]},
             resource_types=[
                 "folder",
                 "content",
