@@ -57,9 +57,9 @@ def entry(
         filter_types=filter_attachments_types,
     )
     if retrieve_lock_status and not address.is_attachment:
-        view["locked"] = services.locking.status(
-            space_name=space_name, subpath=address.subpath, shortname=address.shortname
-        )
+        locked = services.locking.status(space_name=space_name, subpath=address.subpath, shortname=address.shortname)
+        if locked is not None:
+            view["locked"] = locked
     return DmartJSON(view)
 
 
