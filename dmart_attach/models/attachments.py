@@ -1,5 +1,6 @@
 """Attachment kinds and the text that comment, reply, reaction and share carry."""
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +35,10 @@ class Json(Attachment):
 
 
 class Lock(Attachment):
-    pass
+    """An entry's lock: who holds it, since when, and until when (DECISIONS 11)."""
+
+    lock_time: datetime | None = None
+    expires_at: datetime | None = None
 
 
 class Media(Attachment):
@@ -131,6 +135,10 @@ def split_text(resource_type: ResourceType, attributes: dict[str, Any]) -> dict[
     payload = attributes.get("payload")
     if isinstance(payload, dict) and isinstance(payload.get("body"), dict):
         text.update(payload["body"])
+        attributes.pop("payload")
+    elif isinstance(payload, dict) and isinstance(payload.get("body"), str):
+        # A bare string body is the kind's main text: a comment's body, a reaction's type.
+        text[next(iter(model.model_fields))] = payload["body"]
         attributes.pop("payload")
     for field in model.model_fields:
         if field in attributes:

@@ -5,8 +5,12 @@ from dataclasses import dataclass
 from dmart_attach.clock import set_timezone
 from dmart_attach.config import Settings
 from dmart_attach.services.access import Access
+from dmart_attach.services.alterations import Alterations
+from dmart_attach.services.attaching import Attaching
 from dmart_attach.services.auth import Auth, load_secret
 from dmart_attach.services.entries import Entries
+from dmart_attach.services.locking import Locking
+from dmart_attach.services.moving import Moving
 from dmart_attach.services.ownership import Ownership
 from dmart_attach.services.reading import Reading
 from dmart_attach.services.requests import Requests
@@ -26,6 +30,8 @@ class Services:
     entries: Entries
     requests: Requests
     reading: Reading
+    locking: Locking
+    alterations: Alterations
 
 
 def build_services(settings: Settings) -> Services:
@@ -34,7 +40,9 @@ def build_services(settings: Settings) -> Services:
     store = Store(settings)
     schemas = Schemas(store.tree, settings.management_space)
     access = Access(store=store)
-    entries = Entries(store=store, rules=Rules(store=store, schemas=schemas), access=access)
+    locking = Locking(store=store)
+    rules = Rules(store=store, schemas=schemas)
+    entries = Entries(store=store, rules=rules, access=access, locking=locking, attaching=Attaching(store=store))
     return Services(
         settings=settings,
         store=store,
@@ -42,6 +50,12 @@ def build_services(settings: Settings) -> Services:
         auth=Auth(store=store, secret=load_secret(settings)),
         users=Users(store=store, access=access),
         entries=entries,
-        requests=Requests(entries=entries, ownership=Ownership(store=store, access=access)),
+        requests=Requests(
+            entries=entries,
+            ownership=Ownership(store=store, access=access, locking=locking),
+            moving=Moving(store=store, locking=locking, access=access),
+        ),
         reading=Reading(store=store, access=access),
+        locking=locking,
+        alterations=Alterations(store=store, entries=entries),
     )

@@ -15,7 +15,9 @@ from dmart_attach.models.enums import FILE_ATTACHMENTS, ActionType, ResourceType
 from dmart_attach.models.registry import META_CLASSES, meta_class
 from dmart_attach.services import history
 from dmart_attach.services.access import Access
+from dmart_attach.services.attaching import Attaching
 from dmart_attach.services.caller import Caller
+from dmart_attach.services.locking import Locking
 from dmart_attach.services.payloads import checksum, deep_merge, invalid_body, split_json_body
 from dmart_attach.services.records import to_record
 from dmart_attach.services.rules import Rules
@@ -50,10 +52,12 @@ def build_meta(resource_type: ResourceType, values: dict[str, Any]) -> Meta:
 class Entries:
     """The meaning of create, update, patch and delete for one record."""
 
-    def __init__(self, *, store: Store, rules: Rules, access: Access) -> None:
+    def __init__(self, *, store: Store, rules: Rules, access: Access, locking: Locking, attaching: Attaching) -> None:
         self.store = store
         self.rules = rules
         self.access = access
+        self.locking = locking
+        self.attaching = attaching
 
     def _check_creatable(self, resource_type: ResourceType) -> None:
         if resource_type == ResourceType.lock:
@@ -103,7 +107,10 @@ class Entries:
 
         with self.store.locks.hold(*self.store.lock_keys(address)):
             self.rules.check_create(address)
+            self.locking.ensure_unlocked(address, caller, action="create")
+            self.attaching.check(address, meta)
             self.store.tree.save(address, meta, payload=file_body)
+            self.attaching.created(address, meta, caller)
             if resource_type == ResourceType.space:
                 self.store.ensure_folder(space_name, "schema", caller.shortname)
         self.store.event(caller, address, "create", {"uuid": str(meta.uuid)})
@@ -142,6 +149,7 @@ class Entries:
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
             self.access.require(caller, ActionType.update, address, meta=meta, attributes=record.attributes, number=5)
+            self.locking.ensure_unlocked(address, caller)
             stored_body = self.store.body_of(address, meta)
             old_flat = history.flatten(self.store.shown(meta, stored_body))
 
@@ -170,6 +178,7 @@ class Entries:
                 file_bytes = dump_payload(new_body)
             elif updated.payload is not None and isinstance(updated.payload.body, dict):
                 self.rules.validate_body(address, updated.payload, updated.payload.body)
+            self.attaching.check(address, updated)
             self.store.tree.save(address, updated, payload=file_bytes, stale_payload=stale)
 
             keys = set(history.flatten(record.attributes)) | set(record.attributes)
@@ -220,6 +229,7 @@ class Entries:
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
             self.access.require(caller, ActionType.delete, address, meta=meta, number=6)
+            self.locking.ensure_unlocked(address, caller, action="delete")
             self.store.tree.remove(address, meta)
             if address.is_attachment:
                 self.store.record_history(

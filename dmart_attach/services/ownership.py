@@ -15,6 +15,7 @@ from dmart_attach.services import history
 from dmart_attach.services.access import Access
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.entries import build_meta
+from dmart_attach.services.locking import Locking
 from dmart_attach.services.records import to_record
 from dmart_attach.services.store import Store
 
@@ -26,9 +27,10 @@ _ACL = TypeAdapter(list[AccessEntry])
 class Ownership:
     """Replaces an entry's ACL or its owner, with the permission each needs and a history line."""
 
-    def __init__(self, *, store: Store, access: Access) -> None:
+    def __init__(self, *, store: Store, access: Access, locking: Locking) -> None:
         self.store = store
         self.access = access
+        self.locking = locking
 
     def update_acl(self, space_name: str, record: Record, caller: Caller) -> dict[str, Any]:
         """Replace the ACL of what `record` names (needs `update`)."""
@@ -65,6 +67,7 @@ class Ownership:
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
             self.access.require(caller, action, address, meta=meta, attributes={field: value}, number=9)
+            self.locking.ensure_unlocked(address, caller)
             body = self.store.body_of(address, meta)
             values = meta.model_dump()
             values[field] = value

@@ -1,5 +1,6 @@
 """Reading entries, their attachments and their payloads back."""
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,11 @@ class Reading:
                 filter_types=filter_types,
                 retrieve_json_payload=retrieve_json_payload,
             )
+            kinds = [
+                item["attributes"].get("type") for item in view["attachments"].get(ResourceType.reaction.value, [])
+            ]
+            if any(kinds):
+                view["reaction_counts"] = dict(Counter(kind for kind in kinds if kind))
         return view
 
     def payload(self, address: Address, file_name: str, *, caller: Caller) -> tuple[Meta, Any, Path | None]:

@@ -8,6 +8,7 @@ from dmart_attach.models.api import Record, Request
 from dmart_attach.models.enums import RequestType, ResourceType
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.entries import Entries
+from dmart_attach.services.moving import Moving
 from dmart_attach.services.ownership import Ownership
 
 logger = logging.getLogger(__name__)
@@ -26,9 +27,10 @@ def _failed_item(request_type: RequestType, record: Record, error: DmartError) -
 class Requests:
     """Runs the records of one request and gathers their answers."""
 
-    def __init__(self, *, entries: Entries, ownership: Ownership) -> None:
+    def __init__(self, *, entries: Entries, ownership: Ownership, moving: Moving) -> None:
         self.entries = entries
         self.ownership = ownership
+        self.moving = moving
 
     def _check_space(self, request: Request) -> None:
         tree = self.entries.store.tree
@@ -55,6 +57,8 @@ class Requests:
                 return self.ownership.update_acl(space_name, record, caller)
             case RequestType.assign:
                 return self.ownership.assign(space_name, record, caller)
+            case RequestType.move:
+                return self.moving.move(space_name, record, caller)
         raise DmartError(400, "request", 230, f"request_type {request.request_type.value} is not available")
 
     def handle(self, request: Request, caller: Caller) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from dmart_attach.models.enums import ResourceType
 from dmart_attach.services import history
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.passwords import Passwords
-from dmart_attach.storage.history import append_line
+from dmart_attach.storage.history import append_line, read_newest_first
 from dmart_attach.storage.layout import Address, UnsafePath
 from dmart_attach.storage.locks import LockFiles
 from dmart_attach.storage.state import SessionStore
@@ -83,6 +83,20 @@ class Store:
                 "attachment", {"resource_type": address.resource_type.value, "shortname": address.shortname}
             )
         append_line(path, history.history_line(caller, changes, **extra))
+
+    def history_lines(
+        self, *, space_name: str, subpath: str, shortname: str, offset: int = 0, limit: int | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The number of history lines of an entry (its attachments included) and a page of them, newest first."""
+        path = self.tree.layout.history_file(space_name, subpath, shortname)
+        return read_newest_first(path, offset=offset, limit=limit)
+
+    def event_lines(
+        self, space_name: str, *, offset: int = 0, limit: int | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The number of lines of a space's event log and a page of them, newest first."""
+        path = self.tree.layout.space_dir(space_name) / ".dm" / "events.jsonl"
+        return read_newest_first(path, offset=offset, limit=limit)
 
     def event(self, caller: Caller, address: Address, action: str, attributes: dict[str, Any]) -> None:
         """Append a line to the space's event log."""

@@ -10,8 +10,12 @@ def append_line(path: Path, line: dict[str, Any]) -> None:
     """Append one JSON line durably; a torn last line from a crash is skipped by readers."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # A crash cut the last line short: start on a fresh line so this one stays whole.
+            data = b"\n" + data
         os.write(fd, data)
         os.fsync(fd)
     finally:
@@ -31,3 +35,11 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return lines
+
+
+def read_newest_first(path: Path, *, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """The total number of lines and the page `offset`..`offset + limit` of them, newest first."""
+    lines = read_lines(path)
+    lines.reverse()
+    end = None if limit is None else offset + max(limit, 0)
+    return len(lines), lines[offset:end]

@@ -13,10 +13,15 @@ JOURNAL = "journal.json"
 
 
 def remove_paths(trash_root: Path, paths: list[Path]) -> None:
-    """Remove files and folders together: after a crash, `finish_removals` completes the job."""
+    """Remove files and folders together: after a crash, `finish_removals` completes the job.
+
+    `trash_root` lies directly in the tree that holds every path removed.
+    """
     operation = trash_root / uuid.uuid4().hex
     operation.mkdir(parents=True)
-    write_bytes(operation / JOURNAL, json.dumps([str(path) for path in paths]).encode())
+    # Paths are kept relative to the tree, so a tree moved elsewhere before the restart still recovers.
+    root = trash_root.parent
+    write_bytes(operation / JOURNAL, json.dumps([str(path.relative_to(root)) for path in paths]).encode())
     _carry_out(operation, paths)
 
 
@@ -36,7 +41,7 @@ def finish_removals(trash_root: Path) -> int:
     for operation in trash_root.iterdir():
         journal = operation / JOURNAL
         try:
-            paths = [Path(item) for item in json.loads(journal.read_text())]
+            paths = [trash_root.parent / item for item in json.loads(journal.read_text())]
         except (OSError, ValueError):
             # The journal itself was never completed, so nothing was moved yet.
             paths = []

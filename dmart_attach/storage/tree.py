@@ -13,7 +13,8 @@ from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import meta_class
 from dmart_attach.storage.atomic import fsync_dir, make_dirs, write_bytes
-from dmart_attach.storage.layout import DM, Address, Layout
+from dmart_attach.storage.layout import DM, Address, Layout, attachment_folder_name
+from dmart_attach.storage.moves import MOVES, finish_moves, move_paths
 from dmart_attach.storage.removal import TRASH, finish_removals, remove_paths
 
 logger = logging.getLogger(__name__)
@@ -40,10 +41,11 @@ class Tree:
         self.layout = Layout(root)
         self.root = self.layout.root
         self.trash = self.root / TRASH
+        self.moves = self.root / MOVES
 
     def recover(self) -> int:
-        """Finish removals a crash interrupted."""
-        return finish_removals(self.trash)
+        """Finish moves and removals a crash interrupted."""
+        return finish_moves(self.moves) + finish_removals(self.trash)
 
     def space_exists(self, space_name: str) -> bool:
         return self.layout.space_meta(space_name).is_file()
@@ -155,6 +157,17 @@ class Tree:
                 found.append((resource_type, meta))
         return found
 
+    def attachments_under(self, *, space_name: str, subpath: str, resource_type: ResourceType) -> list[Meta]:
+        """Every readable attachment of one kind on the entries and folders anywhere inside the folder `subpath`."""
+        folder = self.layout.folder_path(space_name, subpath)
+        found: list[Meta] = []
+        for meta_path in sorted(folder.glob(f"**/{DM}/*/{attachment_folder_name(resource_type)}/meta.*.json")):
+            try:
+                found.append(meta_class(resource_type).model_validate_json(meta_path.read_bytes()))
+            except (OSError, ValidationError):
+                logger.warning("unreadable attachment meta", extra={"path": str(meta_path)})
+        return found
+
     def remove(self, address: Address, meta: Meta) -> None:
         """Remove what `address` is, with everything that belongs to it."""
         layout = self.layout
@@ -180,5 +193,35 @@ class Tree:
         remove_paths(self.trash, paths)
         if address.is_attachment:
             folder = layout.attachment_dir(address)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+
+    def move(self, source: Address, target: Address, *, old: Meta, new: Meta) -> None:
+        """Move what `source` is, with everything that belongs to it, to `target`; `new` is its rewritten meta."""
+        layout = self.layout
+        renames: list[tuple[Path, Path]] = []
+        if source.resource_type == ResourceType.folder:
+            renames.append(
+                (
+                    layout.folder_path(source.space_name, join_subpath(source.subpath, source.shortname)),
+                    layout.folder_path(target.space_name, join_subpath(target.subpath, target.shortname)),
+                )
+            )
+        if source.is_attachment:
+            renames.append((layout.meta_file(source), layout.meta_file(target)))
+        else:
+            renames.append(
+                (
+                    layout.entry_dir(source.space_name, source.subpath, source.shortname),
+                    layout.entry_dir(target.space_name, target.subpath, target.shortname),
+                )
+            )
+        old_file = old.payload.file_name if old.payload is not None else None
+        new_file = new.payload.file_name if new.payload is not None else None
+        if old_file is not None and new_file is not None:
+            renames.append((layout.payload_file(source, old_file), layout.payload_file(target, new_file)))
+        move_paths(self.moves, renames, [(layout.meta_file(target), dump_meta(new))])
+        if source.is_attachment:
+            folder = layout.attachment_dir(source)
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()

@@ -54,8 +54,9 @@ def entry(
     retrieve_attachments: bool = False,
     filter_attachments_types: Annotated[list[ResourceType] | None, Query()] = None,
     validate_schema: bool = True,
+    retrieve_lock_status: bool = False,
 ) -> JSONResponse:
-    """One entry or attachment as its meta, with its attachments when asked."""
+    """One entry or attachment as its meta, with its attachments and lock when asked."""
     address = services.store.address(space_name, _subpath(subpath), shortname, resource_type)
     view = services.reading.entry(
         address,
@@ -64,6 +65,10 @@ def entry(
         retrieve_attachments=retrieve_attachments,
         filter_types=filter_attachments_types,
     )
+    if retrieve_lock_status and not address.is_attachment:
+        locked = services.locking.status(space_name=space_name, subpath=address.subpath, shortname=address.shortname)
+        if locked is not None:
+            view["locked"] = locked
     return DmartJSON(view)
 
 

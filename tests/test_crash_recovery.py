@@ -1,0 +1,130 @@
+"""A server process killed in the middle of a move or a delete: the next start finishes or undoes it."""
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from dmart_attach.api.app import create_app
+from dmart_attach.config import Settings
+from tests.conftest import ADMIN_PASSWORD, REPO, login
+from tests.utils.factories import Api, json_payload, record, request_body
+
+# Runs one request in a fresh process that kills itself (SIGKILL) at its Nth rename.
+DYING_WORKER = """
+import os, signal, sys
+from pathlib import Path
+from dmart_attach.config import Settings
+from dmart_attach.models.api import Request
+from dmart_attach.services.caller import Caller
+from dmart_attach.services.container import build_services
+
+spaces, state, survive, body = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+services = build_services(Settings(_env_file=None, spaces_folder=spaces, index_path=state, log_level="WARNING"))
+real_replace = os.replace
+calls = 0
+
+def dying_replace(source, target):
+    global calls
+    calls += 1
+    if calls > survive:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(source, target)
+
+os.replace = dying_replace
+services.requests.handle(Request.model_validate_json(body), Caller("dmart"))
+"""
+
+
+@pytest.fixture
+def draft(admin: Api) -> Api:
+    """Entry notes/draft1 with a JSON payload and a comment."""
+    admin.space("demo", "notes", "reports")
+    admin.create("demo", record("content", "notes", "draft1", is_active=True, payload=json_payload({"text": "x"})))
+    admin.create("demo", record("comment", "notes/draft1", "c1", is_active=True, body="Kept"))
+    return admin
+
+
+def kill_during(settings: Settings, body: dict[str, Any], *, survive: int) -> None:
+    """Run `body` in a server process that is killed after `survive` renames."""
+    arguments = [str(settings.spaces_root), str(settings.state_root), str(survive), json.dumps(body)]
+    finished = subprocess.run(
+        [sys.executable, "-c", DYING_WORKER, *arguments], cwd=REPO, capture_output=True, timeout=60, check=False
+    )
+    assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()
+    assert leftovers(settings.spaces_root) != [], "the kill came before the operation began"
+
+
+def whole_entry(api: Api, subpath: str, shortname: str) -> tuple[Any, list[str]] | None:
+    """The entry's payload body and comment names, or None when the entry is absent."""
+    response = api.get(
+        f"/managed/entry/content/demo/{subpath}/{shortname}", retrieve_json_payload=True, retrieve_attachments=True
+    )
+    if response.status_code == 404:
+        return None
+    entry = response.json()
+    return entry["payload"]["body"], [item["shortname"] for item in entry["attachments"].get("comment", [])]
+
+
+def restarted(settings: Settings) -> TestClient:
+    return TestClient(create_app(settings))
+
+
+def leftovers(root: Path) -> list[str]:
+    return sorted(
+        path.name for folder in (root / ".moves", root / ".trash") if folder.is_dir() for path in folder.iterdir()
+    )
+
+
+@pytest.mark.parametrize(("survive", "moved"), [(0, False), (1, True), (2, True), (3, True)])
+def test_a_move_killed_midway_is_finished_or_undone_at_start(
+    draft: Api, settings: Settings, survive: int, moved: bool
+) -> None:
+    body = request_body(
+        "demo",
+        "move",
+        record(
+            "content",
+            "notes",
+            "draft1",
+            src_space_name="demo",
+            src_subpath="notes",
+            src_shortname="draft1",
+            dest_space_name="demo",
+            dest_subpath="reports",
+            dest_shortname="final1",
+        ),
+    )
+
+    kill_during(settings, body, survive=survive)
+
+    with restarted(settings) as client:
+        api = Api(client, login(client, settings.admin_shortname, ADMIN_PASSWORD))
+        at_source, at_destination = whole_entry(api, "notes", "draft1"), whole_entry(api, "reports", "final1")
+        meta = api.get("/managed/entry/content/demo/reports/final1").json() if moved else None
+    assert (at_source, at_destination) == (
+        (None, ({"text": "x"}, ["c1"])) if moved else (({"text": "x"}, ["c1"]), None)
+    )
+    if meta is not None:
+        assert (meta["shortname"], meta["payload"]["body"]) == ("final1", "final1.json")
+    assert leftovers(settings.spaces_root) == []
+
+
+@pytest.mark.parametrize(("survive", "deleted"), [(0, False), (1, True), (2, True)])
+def test_a_delete_killed_midway_is_finished_or_undone_at_start(
+    draft: Api, settings: Settings, survive: int, deleted: bool
+) -> None:
+    kill_during(settings, request_body("demo", "delete", record("content", "notes", "draft1")), survive=survive)
+
+    with restarted(settings) as client:
+        api = Api(client, login(client, settings.admin_shortname, ADMIN_PASSWORD))
+        found = whole_entry(api, "notes", "draft1")
+    assert found == (None if deleted else ({"text": "x"}, ["c1"]))
+    notes = settings.spaces_root / "demo/notes"
+    assert (notes / "draft1.json").exists() is not deleted
+    assert leftovers(settings.spaces_root) == []
