@@ -11,6 +11,7 @@ from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.schemas import Schemas
 from dmart_attach.services.store import Store
+from dmart_attach.services.uploads import Uploads
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Services:
     entries: Entries
     requests: Requests
     reading: Reading
+    uploads: Uploads
 
 
 def build_services(settings: Settings) -> Services:
@@ -28,7 +30,8 @@ def build_services(settings: Settings) -> Services:
     set_timezone(settings.timezone)
     store = Store(settings)
     schemas = Schemas(store.tree, settings.management_space)
-    entries = Entries(store=store, rules=Rules(store=store, schemas=schemas))
+    rules = Rules(store=store, schemas=schemas)
+    entries = Entries(store=store, rules=rules)
     return Services(
         settings=settings,
         store=store,
@@ -36,4 +39,5 @@ def build_services(settings: Settings) -> Services:
         entries=entries,
         requests=Requests(entries=entries),
         reading=Reading(store=store),
+        uploads=Uploads(store=store, rules=rules),
     )

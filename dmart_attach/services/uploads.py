@@ -1,0 +1,282 @@
+"""POST /managed/resource_with_payload: what an uploaded file means, checked and stored with its meta."""
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dmart_attach.clock import now
+from dmart_attach.errors import DmartError, RecordInvalid, SchemaViolation, invalid_space
+from dmart_attach.identifiers import is_space_name
+from dmart_attach.models.api import Record
+from dmart_attach.models.core import Meta, Payload
+from dmart_attach.models.enums import FILE_ATTACHMENTS, ContentType, ResourceType
+from dmart_attach.models.registry import META_CLASSES
+from dmart_attach.services import data_checks, history, sniffing
+from dmart_attach.services.caller import Caller
+from dmart_attach.services.entries import AUTO, PROTECTED, build_meta
+from dmart_attach.services.records import to_record
+from dmart_attach.services.rules import Rules
+from dmart_attach.services.store import Store
+from dmart_attach.storage.layout import Address, UnsafePath
+from dmart_attach.storage.streams import SizeLimitExceeded, StagedFile
+
+logger = logging.getLogger(__name__)
+
+# Room for the form fields and part headers around the file, when judging a declared Content-Length.
+FORM_ALLOWANCE = 1_048_576
+DATA_KINDS = {
+    ContentType.csv: ResourceType.csv,
+    ContentType.jsonl: ResourceType.jsonl,
+    ContentType.parquet: ResourceType.parquet,
+    ContentType.duckdb: ResourceType.duckdb,
+    ContentType.sqlite: ResourceType.sqlite,
+}
+UPLOADABLE = FILE_ATTACHMENTS | {ResourceType.content, ResourceType.post, ResourceType.ticket, ResourceType.schema}
+META_SCHEMA = "meta_schema"
+
+
+def _invalid(message: str) -> DmartError:
+    return DmartError(400, "request", 402, message)
+
+
+def too_large(limit: int) -> DmartError:
+    return DmartError(413, "request", 413, f"The payload file is larger than the limit of {limit} bytes")
+
+
+@dataclass
+class UploadForm:
+    """The parts of an upload form, as the route read them."""
+
+    space_name: str | None = None
+    request_record: bytes | None = None
+    sha: str | None = None
+    file_name: str | None = None
+    file: "Incoming | None" = None
+
+
+class Incoming:
+    """A payload file arriving chunk by chunk into a staged file."""
+
+    def __init__(self, staged: StagedFile) -> None:
+        self.staged = staged
+
+    def write(self, chunk: bytes) -> None:
+        try:
+            self.staged.write(chunk)
+        except SizeLimitExceeded:
+            self.staged.discard()
+            raise too_large(self.staged.limit) from None
+
+    def discard(self) -> None:
+        self.staged.discard()
+
+
+def parse_record(raw: bytes | None) -> Record:
+    """The Record of `request_record`; a broken one is answered like Dmart's validation errors."""
+    if raw is None:
+        raise DmartError(
+            422,
+            "validation",
+            424,
+            "Validation error [1]",
+            [{"type": "missing", "loc": ["body", "request_record"], "msg": "Field required"}],
+        )
+    try:
+        return Record.model_validate_json(raw)
+    except ValidationError as error:
+        info = [
+            {"type": item["type"], "loc": list(item["loc"]), "msg": item["msg"]}
+            for item in error.errors(include_url=False)
+        ]
+        raise RecordInvalid(info) from None
+
+
+class Uploads:
+    """Checks an uploaded file, decides what it is, and stores it as an entry's or attachment's payload."""
+
+    def __init__(self, *, store: Store, rules: Rules) -> None:
+        self.store = store
+        self.rules = rules
+
+    @property
+    def limit(self) -> int:
+        return self.store.settings.max_upload_size
+
+    def check_declared_size(self, content_length: str | None) -> None:
+        """Refuse at once a body whose declared length cannot hold a file within the limit."""
+        if content_length and content_length.isdigit() and int(content_length) > self.limit + FORM_ALLOWANCE:
+            raise too_large(self.limit)
+
+    def _staging_folder(self, space_name: str | None, raw_record: bytes | None) -> Path:
+        """The existing folder nearest to where the file will land, so the final rename stays local."""
+        tree = self.store.tree
+        try:
+            record = Record.model_validate_json(raw_record or b"")
+            address = Address(space_name or "", record.subpath, record.shortname, record.resource_type)
+            if address.is_attachment:
+                parent_subpath, parent = address.parent
+                folder = tree.layout.entry_dir(address.space_name, parent_subpath, parent)
+            else:
+                folder = tree.layout.folder_path(address.space_name, address.subpath)
+        except (ValidationError, UnsafePath, ValueError):
+            return tree.root
+        return folder if folder.is_dir() else tree.root
+
+    def open_file(self, *, space_name: str | None, raw_record: bytes | None) -> Incoming:
+        """A staged file for the payload about to arrive."""
+        return Incoming(StagedFile(self._staging_folder(space_name, raw_record), limit=self.limit))
+
+    def save(self, form: UploadForm, caller: Caller) -> dict[str, Any]:
+        """Check and store the upload; answer the stored record. A refused upload leaves nothing behind."""
+        try:
+            return self._save(form, caller)
+        finally:
+            if form.file is not None:
+                form.file.discard()
+
+    def _save(self, form: UploadForm, caller: Caller) -> dict[str, Any]:
+        space_name = form.space_name or ""
+        if not is_space_name(space_name) or not self.store.tree.space_exists(space_name):
+            raise invalid_space(space_name)
+        record = parse_record(form.request_record)
+        if record.resource_type not in UPLOADABLE:
+            raise DmartError(
+                400, "attachment", 219, "Only media, data assets, content, tickets and schemas take a payload file"
+            )
+        if form.file is None:
+            raise _invalid("The payload_file part is missing")
+        if not form.file_name:
+            raise _invalid("The payload file needs a file name with an extension")
+        staged = form.file.staged
+        staged.finish()
+        if staged.size == 0:
+            raise _invalid("The payload file is empty")
+        if form.sha and form.sha.strip().lower() != staged.sha256:
+            raise _invalid("The provided file doesn't match the sha")
+
+        kind = sniffing.decide(extension=sniffing.client_extension(form.file_name), head=staged.head, path=staged.path)
+        resource_type = self._resource_type(record.resource_type, kind.content_type)
+        shortname, record_uuid = record.shortname, record.uuid
+        if shortname == AUTO:
+            fresh = uuid.uuid4()
+            shortname, record_uuid = str(fresh)[:8], str(fresh)
+        address = self.store.address(space_name, record.subpath, shortname, resource_type)
+
+        payload = self._payload(address, record, kind, staged, form.sha)
+        json_body = self._check_content(address, payload, kind.content_type, staged.path)
+        with self.store.locks.hold(*self.store.lock_keys(address)):
+            existing = self.store.tree.load(address)
+            if existing is None:
+                self.rules.check_create(address)
+                meta = self._new_meta(address, record, payload, caller, record_uuid)
+                self.store.tree.save(address, meta, staged=staged)
+            else:
+                meta = self._replace(address, existing, record, payload, caller, staged)
+        if existing is None:
+            self.store.event(caller, address, "create", {"uuid": str(meta.uuid)})
+        logger.info(
+            "stored upload",
+            extra={"space": space_name, "subpath": address.subpath, "shortname": shortname, "size": staged.size},
+        )
+        shown = meta.model_copy(deep=True)
+        if json_body is not None and shown.payload is not None:
+            shown.payload.body = json_body
+        return to_record(shown, resource_type=resource_type, subpath=address.subpath)
+
+    @staticmethod
+    def _resource_type(requested: ResourceType, content_type: ContentType) -> ResourceType:
+        """The resource type the file is stored as: a data asset becomes the kind its bytes show."""
+        if requested == ResourceType.data_asset:
+            if content_type not in DATA_KINDS:
+                raise sniffing.not_supported(
+                    f"A data asset must be csv, jsonl, parquet, duckdb or sqlite, not {content_type.value}"
+                )
+            return DATA_KINDS[content_type]
+        if requested in DATA_KINDS.values() and DATA_KINDS.get(content_type) != requested:
+            raise sniffing.not_supported(f"The file is {content_type.value}, not {requested.value}")
+        if requested == ResourceType.schema and content_type != ContentType.json:
+            raise sniffing.not_supported("A schema's payload file must be JSON")
+        return requested
+
+    def _payload(
+        self, address: Address, record: Record, kind: sniffing.Kind, staged: StagedFile, sha: str | None
+    ) -> Payload:
+        sent = record.attributes.get("payload")
+        schema_shortname = sent.get("schema_shortname") if isinstance(sent, dict) else None
+        if address.resource_type == ResourceType.schema and address.shortname != META_SCHEMA:
+            schema_shortname = META_SCHEMA
+        if schema_shortname is not None and not isinstance(schema_shortname, str):
+            raise RecordInvalid(
+                [
+                    {
+                        "type": "string_type",
+                        "loc": ["attributes", "payload", "schema_shortname"],
+                        "msg": "Input should be a valid string",
+                    }
+                ]
+            )
+        return Payload(
+            content_type=kind.content_type,
+            schema_shortname=schema_shortname,
+            client_checksum=sha.strip().lower() if sha else None,
+            checksum=staged.sha256,
+            body=f"{address.shortname}.{kind.extension}",
+        )
+
+    def _check_content(self, address: Address, payload: Payload, kind: ContentType, path: Path) -> Any:
+        """Validate JSON against its schema and data assets by opening them; answer a JSON body."""
+        if kind == ContentType.json:
+            body = json.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+            self.rules.validate_body(address, payload, body)
+            return body
+        description = data_checks.describe(kind, path)
+        if description is not None:
+            for key, value in description.items():
+                setattr(payload, key, value)
+        if payload.schema_shortname and kind in (ContentType.csv, ContentType.jsonl):
+            schema = self.rules.schemas.document(address.space_name, payload.schema_shortname)
+            failures = data_checks.row_failures(kind, path, schema)
+            if failures:
+                raise SchemaViolation(failures)
+        return None
+
+    def _new_meta(
+        self, address: Address, record: Record, payload: Payload, caller: Caller, record_uuid: str | None
+    ) -> Meta:
+        fields = META_CLASSES[address.resource_type].model_fields
+        attributes = {k: v for k, v in record.attributes.items() if v is not None and k not in PROTECTED}
+        values = {key: value for key, value in attributes.items() if key in fields}
+        values.update(shortname=address.shortname, owner_shortname=caller.shortname)
+        if record_uuid:
+            values["uuid"] = record_uuid
+        meta = build_meta(address.resource_type, values)
+        meta.payload = payload
+        return meta
+
+    def _replace(
+        self, address: Address, existing: Meta, record: Record, payload: Payload, caller: Caller, staged: StagedFile
+    ) -> Meta:
+        """Replace the file at an existing shortname: the meta follows, and one history line says what changed."""
+        values = existing.model_dump()
+        fields = type(existing).model_fields
+        for key, value in record.attributes.items():
+            if key in fields and key not in PROTECTED and value is not None:
+                values[key] = value
+        values["updated_at"] = now()
+        updated = build_meta(address.resource_type, values)
+        if payload.schema_shortname is None and existing.payload is not None:
+            payload.schema_shortname = existing.payload.schema_shortname
+        updated.payload = payload
+        stale = existing.payload.file_name if existing.payload is not None else None
+        self.store.tree.save(address, updated, staged=staged, stale_payload=stale)
+
+        keys = {"payload"} | set(record.attributes) - PROTECTED
+        old_flat = history.flatten(existing.model_dump(mode="json", exclude_none=True))
+        new_flat = history.flatten(updated.model_dump(mode="json", exclude_none=True))
+        self.store.record_history(address, caller, history.diff(old_flat, new_flat, keys))
+        return updated
