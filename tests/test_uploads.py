@@ -490,3 +490,29 @@ def test_too_large_is_refused_with_and_without_content_length(small_limit: Api, 
         assert answer.status_code == 413
         assert answer.json()["error"]["code"] == 413
     assert _tree_files(empty_spaces) == before
+
+
+def test_bom_is_not_part_of_the_first_column_when_rows_are_validated(demo: Api) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "score": {"type": "number"}},
+        "required": ["id"],
+    }
+    demo.create(SPACE, record("schema", "schema", "scored", is_active=True, payload=json_payload(schema)))
+    attachment = record("csv", "reports/sales", "people", payload={"schema_shortname": "scored", "body": {}})
+
+    stored = _stored(upload(demo, SPACE, attachment, "people.csv", files.CSV_BOM_SEMICOLONS))
+
+    assert stored["attributes"]["payload"]["columns"][0] == {"name": "id", "type": "BIGINT"}
+
+
+def test_meta_without_checksum_gets_an_etag_from_the_file(demo: Api, settings: Settings) -> None:
+    upload(demo, SPACE, record("media", "gallery/album1", "old"), "old.png", files.PNG)
+    meta_path = settings.spaces_root / SPACE / "gallery/.dm/album1/attachments.media/meta.old.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["payload"]["checksum"]
+    meta_path.write_text(json.dumps(meta))
+
+    served = demo.get(f"/managed/payload/media/{SPACE}/gallery/album1/old.png")
+
+    assert served.headers["etag"] == f'"{hashlib.sha256(files.PNG).hexdigest()}"'

@@ -23,6 +23,13 @@ _READERS = {
     ContentType.parquet: "read_parquet(?)",
 }
 _REQUIRED = re.compile(r"'(.+)' is a required property")
+# DuckDB may neither fetch extensions nor grow without bound while it checks an upload.
+_BASE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "memory_limit": "256MB",
+    "threads": 1,
+}
 
 
 def unreadable(kind: ContentType, reason: str) -> DmartError:
@@ -36,7 +43,7 @@ def _columns(rows: list[tuple[Any, ...]]) -> list[dict[str, str]]:
 def _describe_file(kind: ContentType, path: Path) -> dict[str, Any]:
     reader = _READERS[kind]
     try:
-        with duckdb.connect(":memory:") as con:
+        with duckdb.connect(":memory:", config=_BASE_CONFIG) as con:
             columns = con.execute(f"DESCRIBE SELECT * FROM {reader}", [str(path)]).fetchall()
             row = con.execute(f"SELECT count(*) FROM {reader}", [str(path)]).fetchone()
     except duckdb.Error as error:
@@ -46,7 +53,7 @@ def _describe_file(kind: ContentType, path: Path) -> dict[str, Any]:
 
 def _describe_duckdb(path: Path) -> dict[str, Any]:
     # External access stays off: a view in an uploaded database must not read files of this machine.
-    config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False}
+    config = {**_BASE_CONFIG, "enable_external_access": False}
     try:
         with duckdb.connect(str(path), read_only=True, config=config) as con:
             names = con.execute(
@@ -120,7 +127,7 @@ def _convert(value: str, declared: Any) -> Any:
 
 
 def _csv_rows(path: Path, schema: dict[str, Any]) -> Iterator[tuple[int, Any]]:
-    with duckdb.connect(":memory:") as con:
+    with duckdb.connect(":memory:", config=_BASE_CONFIG) as con:
         sniffed = con.execute("SELECT Delimiter, Quote FROM sniff_csv(?)", [str(path)]).fetchone()
     delimiter, quote_char = (sniffed[0], sniffed[1]) if sniffed else (",", '"')
     if len(quote_char) != 1:
