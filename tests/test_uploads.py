@@ -516,3 +516,34 @@ def test_meta_without_checksum_gets_an_etag_from_the_file(demo: Api, settings: S
     served = demo.get(f"/managed/payload/media/{SPACE}/gallery/album1/old.png")
 
     assert served.headers["etag"] == f'"{hashlib.sha256(files.PNG).hexdigest()}"'
+
+
+def test_file_part_before_the_record_and_a_parent_at_the_root(demo: Api, settings: Settings) -> None:
+    demo.create(SPACE, record("content", "/", "top", is_active=True))
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="payload_file"; filename="t.png"\r\n\r\n'.encode()
+        + files.PNG
+        + (
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="space_name"\r\n\r\n{SPACE}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="request_record"\r\n\r\n'
+            f"{json.dumps(record('media', 'top', 'pic'))}\r\n--{boundary}--\r\n"
+        ).encode()
+    )
+
+    answer = demo.client.post(
+        "/managed/resource_with_payload",
+        content=body,
+        headers={**demo.headers, "content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    assert _stored(answer)["subpath"] == "top"
+    stored = settings.spaces_root / SPACE / ".dm" / "top" / "attachments.media" / "pic.png"
+    assert stored.read_bytes() == files.PNG
+    assert not list(settings.spaces_root.rglob(".~tmp*"))
+
+
+def test_openapi_declares_the_upload_form(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    form = schema["paths"]["/managed/resource_with_payload"]["post"]["requestBody"]["content"]
+    assert form["multipart/form-data"]["schema"]["required"] == ["space_name", "request_record", "payload_file"]

@@ -183,5 +183,6 @@ def decide(*, extension: str, head: bytes, path: Path) -> Kind:
     if found is None or found not in allowed:
         shown = found.value if found is not None else "unknown"
         raise not_supported(f"The file's bytes ({shown}) do not match its extension .{extension}")
-    stored = extension if extension in _EXTENSION_KINDS and len(allowed) == 1 else _DEFAULT_EXTENSION[found]
+    # `.db` may hold either database: it is stored under the extension of what it is.
+    stored = extension if len(allowed) == 1 else _DEFAULT_EXTENSION[found]
     return Kind(content_type=found, extension=stored)
