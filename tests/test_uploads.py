@@ -547,3 +547,28 @@ def test_openapi_declares_the_upload_form(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     form = schema["paths"]["/managed/resource_with_payload"]["post"]["requestBody"]["content"]
     assert form["multipart/form-data"]["schema"]["required"] == ["space_name", "request_record", "payload_file"]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "content", "content_type"),
+    [
+        ("song.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 64, "audio"),
+        ("clip.mp4", b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64, "video"),
+        ("anim.gif", b"GIF89a\x01\x00\x01\x00" + b"\x00" * 32, "image_gif"),
+    ],
+)
+def test_audio_video_and_gif_are_recognised_by_their_bytes(
+    demo: Api, file_name: str, content: bytes, content_type: str
+) -> None:
+    stored = _stored(upload(demo, SPACE, record("media", "gallery/album1", "m"), file_name, content, mime="text/plain"))
+
+    assert stored["attributes"]["payload"]["content_type"] == content_type
+
+
+def test_folders_take_attachments_too(demo: Api, settings: Settings) -> None:
+    stored = _stored(upload(demo, SPACE, record("media", "gallery", "cover"), "c.png", files.PNG))
+
+    assert stored["subpath"] == "gallery"
+    assert (
+        settings.spaces_root / SPACE / ".dm" / "gallery" / "attachments.media" / "cover.png"
+    ).read_bytes() == files.PNG

@@ -22,7 +22,7 @@ from dmart_attach.services.entries import AUTO, PROTECTED, build_meta
 from dmart_attach.services.records import to_record
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.store import Store
-from dmart_attach.storage.layout import Address, UnsafePath
+from dmart_attach.storage.layout import Address
 from dmart_attach.storage.streams import SizeLimitExceeded, StagedFile
 
 logger = logging.getLogger(__name__)
@@ -112,24 +112,39 @@ class Uploads:
         if content_length and content_length.isdigit() and int(content_length) > self.limit + FORM_ALLOWANCE:
             raise too_large(self.limit)
 
-    def _staging_folder(self, space_name: str | None, raw_record: bytes | None) -> Path:
-        """The existing folder nearest to where the file will land, so the final rename stays local."""
+    def _target(self, space_name: str | None, raw_record: bytes | None) -> tuple[Record, Path]:
+        """The record of an upload and the folder its file is staged in; refused when they cannot take a file."""
+        space_name = space_name or ""
+        if not is_space_name(space_name) or not self.store.tree.space_exists(space_name):
+            raise invalid_space(space_name)
+        record = parse_record(raw_record)
+        if record.resource_type not in UPLOADABLE:
+            raise DmartError(
+                400, "attachment", 219, "Only media, data assets, content, tickets and schemas take a payload file"
+            )
+        return record, self._staging_folder(space_name, record)
+
+    def _staging_folder(self, space_name: str, record: Record) -> Path:
+        """The existing folder the file will land in or beside: an attachment's parent, an entry's folder."""
         tree = self.store.tree
-        try:
-            record = Record.model_validate_json(raw_record or b"")
-            address = Address(space_name or "", record.subpath, record.shortname, record.resource_type)
-            if address.is_attachment:
-                parent_subpath, parent = address.parent
-                folder = tree.layout.entry_dir(address.space_name, parent_subpath, parent)
-            else:
-                folder = tree.layout.folder_path(address.space_name, address.subpath)
-        except (ValidationError, UnsafePath, ValueError):
-            return tree.root
-        return folder if folder.is_dir() else tree.root
+        address = self.store.address(space_name, record.subpath, record.shortname, record.resource_type)
+        if address.is_attachment:
+            parent_subpath, parent = address.parent
+            if tree.entry_type(space_name=space_name, subpath=parent_subpath, shortname=parent) is None:
+                raise DmartError(404, "db", 220, f"The parent entry {space_name}/{record.subpath} does not exist")
+            entry_dir = tree.layout.entry_dir(space_name, parent_subpath, parent)
+            # A folder's `.dm/<folder>/` appears only with its first attachment or history line.
+            return entry_dir if entry_dir.is_dir() else tree.layout.folder_path(space_name, parent_subpath)
+        if not tree.folder_exists(space_name, record.subpath):
+            raise DmartError(404, "db", 220, f"The folder {space_name}/{record.subpath} does not exist")
+        return tree.layout.folder_path(space_name, record.subpath)
 
     def open_file(self, *, space_name: str | None, raw_record: bytes | None) -> Incoming:
-        """A staged file for the payload about to arrive."""
-        return Incoming(StagedFile(self._staging_folder(space_name, raw_record), limit=self.limit))
+        """A staged file for the payload about to arrive; a record already known to be refused stops it."""
+        folder = self.store.tree.root
+        if space_name is not None and raw_record is not None:
+            _, folder = self._target(space_name, raw_record)
+        return Incoming(StagedFile(folder, limit=self.limit))
 
     def save(self, form: UploadForm, caller: Caller) -> dict[str, Any]:
         """Check and store the upload; answer the stored record. A refused upload leaves nothing behind."""
@@ -141,13 +156,7 @@ class Uploads:
 
     def _save(self, form: UploadForm, caller: Caller) -> dict[str, Any]:
         space_name = form.space_name or ""
-        if not is_space_name(space_name) or not self.store.tree.space_exists(space_name):
-            raise invalid_space(space_name)
-        record = parse_record(form.request_record)
-        if record.resource_type not in UPLOADABLE:
-            raise DmartError(
-                400, "attachment", 219, "Only media, data assets, content, tickets and schemas take a payload file"
-            )
+        record, _ = self._target(space_name, form.request_record)
         if form.file is None:
             raise _invalid("The payload_file part is missing")
         if not form.file_name:
