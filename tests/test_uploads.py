@@ -57,6 +57,7 @@ def test_users_example_csv_with_auto_shortname_and_schema(demo: Api, settings: S
     shortname = stored["shortname"]
     assert len(shortname) == 8
     assert stored["uuid"].startswith(shortname)
+    assert (stored["attributes"]["uuid"], stored["attributes"]["shortname"]) == (stored["uuid"], shortname)
     assert stored["subpath"] == "reports/sales"
     assert stored["attributes"]["payload"] == {
         "content_type": "csv",
@@ -572,3 +573,10 @@ def test_folders_take_attachments_too(demo: Api, settings: Settings) -> None:
     assert (
         settings.spaces_root / SPACE / ".dm" / "gallery" / "attachments.media" / "cover.png"
     ).read_bytes() == files.PNG
+
+
+def test_openapi_declares_raw_payload_answers(client: TestClient) -> None:
+    answers = client.get("/openapi.json").json()["paths"]
+    payload = answers["/managed/payload/{resource_type}/{space_name}/{subpath}/{file_name}"]["get"]["responses"]
+    assert payload["200"]["content"]["application/octet-stream"]["schema"] == {"type": "string", "format": "binary"}
+    assert {"206", "304"} <= set(payload)

@@ -195,7 +195,10 @@ class Uploads:
         shown = meta.model_copy(deep=True)
         if json_body is not None and shown.payload is not None:
             shown.payload.body = json_body
-        return to_record(shown, resource_type=resource_type, subpath=address.subpath)
+        answer = to_record(shown, resource_type=resource_type, subpath=address.subpath)
+        # Dmart's upload answer also names the entry inside its attributes; clients read them there.
+        answer["attributes"].update(uuid=answer["uuid"], shortname=answer["shortname"])
+        return answer
 
     @staticmethod
     def _resource_type(requested: ResourceType, content_type: ContentType) -> ResourceType:

@@ -1,5 +1,6 @@
 """/managed/payload: JSON bodies in the envelope, files streamed with validators and ranges."""
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,16 @@ router = APIRouter(prefix="/managed", tags=["managed"])
 # Nothing served from the tree may run as a page of this origin.
 _SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _REVALIDATE = "private, no-cache"
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file as stored, or a JSON body in the envelope (`attributes` is the body)",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    206: {"description": "The requested ranges of the file"},
+    304: {"description": "The file has not changed since the ETag in If-None-Match"},
+}
 
 
 class PayloadFile(FileResponse):
@@ -40,7 +51,7 @@ def _headers(served: ServedFile) -> dict[str, str]:
     }
 
 
-@router.get("/payload/{resource_type}/{space_name}/{subpath:path}/{file_name}")
+@router.get("/payload/{resource_type}/{space_name}/{subpath:path}/{file_name}", responses=_RESPONSES)
 def payload(
     request: Request,
     resource_type: ResourceType,
