@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from dmart_attach.api.app import create_app
 from dmart_attach.config import Settings
+from dmart_attach.services import sniffing
 from tests.conftest import ADMIN_PASSWORD, login, make_settings
 from tests.utils import files
 from tests.utils.factories import Api, json_payload, record, upload
@@ -580,3 +581,11 @@ def test_openapi_declares_raw_payload_answers(client: TestClient) -> None:
     payload = answers["/managed/payload/{resource_type}/{space_name}/{subpath}/{file_name}"]["get"]["responses"]
     assert payload["200"]["content"]["application/octet-stream"]["schema"] == {"type": "string", "format": "binary"}
     assert {"206", "304"} <= set(payload)
+
+
+def test_json_files_over_their_limit_are_refused(demo: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sniffing, "MAX_JSON_SIZE", 10)
+
+    answer = upload(demo, SPACE, record("content", "reports", "big"), "big.json", b'{"a": "0123456789"}')
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (413, 413)

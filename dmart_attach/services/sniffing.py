@@ -96,6 +96,8 @@ _MIME_KINDS = {
 _TEXT_KINDS = frozenset({ContentType.json, ContentType.csv, ContentType.jsonl, ContentType.image_svg})
 _SVG_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]", re.DOTALL | re.I)
 _BOM = codecs.BOM_UTF8
+# JSON payloads are parsed whole (for their schema, and for answers that inline them).
+MAX_JSON_SIZE = 32 * 1_048_576
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ def _text_fits(kind: ContentType, head: bytes, path: Path) -> bool:
     if kind == ContentType.image_svg:
         return _SVG_START.match(body) is not None
     if kind == ContentType.json:
+        if path.stat().st_size > MAX_JSON_SIZE:
+            raise DmartError(413, "request", 413, f"A JSON payload file may be at most {MAX_JSON_SIZE} bytes")
         try:
             with path.open("rb") as handle:
                 json.loads(handle.read().removeprefix(_BOM))
