@@ -589,3 +589,28 @@ def test_json_files_over_their_limit_are_refused(demo: Api, monkeypatch: pytest.
     answer = upload(demo, SPACE, record("content", "reports", "big"), "big.json", b'{"a": "0123456789"}')
 
     assert (answer.status_code, answer.json()["error"]["code"]) == (413, 413)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "cut"),
+    [("multipart/form-data; boundary=dmartboundary", 25), ("application/json", 0)],
+    ids=["cut-short", "not-multipart"],
+)
+def test_bodies_that_are_not_a_whole_form_are_refused(
+    demo: Api, settings: Settings, content_type: str, cut: int
+) -> None:
+    body, _ = _raw_multipart(
+        record("csv", "reports/sales", "rows"),
+        'form-data; name="payload_file"; filename="r.csv"',
+        b"a,b\n" + b"1,2\n" * 300_000,
+    )
+    before = _tree_files(settings.spaces_root)
+
+    answer = demo.client.post(
+        "/managed/resource_with_payload",
+        content=body[:-cut] if cut else body,
+        headers={**demo.headers, "content-type": content_type},
+    )
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, 402)
+    assert _tree_files(settings.spaces_root) == before

@@ -30,10 +30,14 @@ def _bad_form(message: str) -> DmartError:
 def _disposition(raw: str) -> tuple[str | None, str | None]:
     """The field name and file name of a part (RFC 2231 `filename*` decoded); None when absent."""
     message = EmailMessage()
-    message["content-disposition"] = raw
-    name = message.get_param("name", header="content-disposition")
-    file_name = message.get_filename()
-    if file_name is None and message.get_param("filename", header="content-disposition") == "":
+    try:
+        message["content-disposition"] = raw
+        name = message.get_param("name", header="content-disposition")
+        file_name = message.get_filename()
+        empty = message.get_param("filename", header="content-disposition") == ""
+    except (ValueError, IndexError):
+        raise _bad_form("A part's Content-Disposition header is malformed") from None
+    if file_name is None and empty:
         file_name = ""
     return (str(name) if name is not None else None), file_name
 
@@ -53,6 +57,7 @@ class _FormReader:
         self.buffer = bytearray()
         self.fields_size = 0
         self.parts = 0
+        self.finished = False
 
     def callbacks(self) -> dict[str, Any]:
         def on_header_field(data: bytes, start: int, end: int) -> None:
@@ -76,6 +81,9 @@ class _FormReader:
         def on_part_end() -> None:
             self.events.append(("end", None))
 
+        def on_end() -> None:
+            self.finished = True
+
         return {
             "on_header_field": on_header_field,
             "on_header_value": on_header_value,
@@ -83,6 +91,7 @@ class _FormReader:
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         }
 
     async def _flush(self) -> None:
@@ -152,6 +161,9 @@ async def read_upload_form(request: Request, open_file: OpenFile) -> UploadForm:
             await reader.process()
         parser.finalize()
         await reader.process()
+        if not reader.finished:
+            # A body cut short must never be stored as if it were the whole file.
+            raise _bad_form("The multipart body ends before its closing boundary")
     except MultipartParseError as error:
         if reader.form.file is not None:
             reader.form.file.discard()
