@@ -7,7 +7,7 @@ from typing import Any
 from anyio import to_thread
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from dmart_attach.errors import DmartError
 from dmart_attach.services.uploads import Incoming, UploadForm
@@ -60,6 +60,8 @@ class _FormReader:
         self.finished = False
 
     def callbacks(self) -> dict[str, Any]:
+        """The parser's callbacks: they only record events, acted on in order by `process`."""
+
         def on_header_field(data: bytes, start: int, end: int) -> None:
             self.header_field += data[start:end]
 
@@ -137,6 +139,7 @@ class _FormReader:
         self.current = None
 
     async def process(self) -> None:
+        """Act on the events of the bytes fed so far."""
         events, self.events = self.events, []
         for kind, value in events:
             if kind == "part":
@@ -164,6 +167,10 @@ async def read_upload_form(request: Request, open_file: OpenFile) -> UploadForm:
         if not reader.finished:
             # A body cut short must never be stored as if it were the whole file.
             raise _bad_form("The multipart body ends before its closing boundary")
+    except ClientDisconnect:
+        if reader.form.file is not None:
+            reader.form.file.discard()
+        raise _bad_form("The client went away before the body was complete") from None
     except MultipartParseError as error:
         if reader.form.file is not None:
             reader.form.file.discard()

@@ -33,6 +33,7 @@ _BASE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
 
 
 def unreadable(kind: ContentType, reason: str) -> DmartError:
+    """The refusal of a data asset that does not open as what it claims."""
     return DmartError(400, "request", 402, f"The file does not open as {kind.value}: {reason}")
 
 

@@ -109,6 +109,7 @@ class Kind:
 
 
 def not_supported(message: str = "The file type is not supported") -> DmartError:
+    """Dmart's 406 for a file type it does not take."""
     return DmartError(406, "attachment", 217, message)
 
 

@@ -45,6 +45,7 @@ def _invalid(message: str) -> DmartError:
 
 
 def too_large(limit: int) -> DmartError:
+    """The 413 of a file over the upload limit."""
     return DmartError(413, "request", 413, f"The payload file is larger than the limit of {limit} bytes")
 
 
@@ -66,6 +67,7 @@ class Incoming:
         self.staged = staged
 
     def write(self, chunk: bytes) -> None:
+        """Append a chunk; past the limit the file is dropped and 413 raised."""
         try:
             self.staged.write(chunk)
         except SizeLimitExceeded:
@@ -73,6 +75,7 @@ class Incoming:
             raise too_large(self.staged.limit) from None
 
     def discard(self) -> None:
+        """Drop whatever arrived."""
         self.staged.discard()
 
 
@@ -105,6 +108,7 @@ class Uploads:
 
     @property
     def limit(self) -> int:
+        """The largest file accepted, in bytes."""
         return self.store.settings.max_upload_size
 
     def check_declared_size(self, content_length: str | None) -> None:

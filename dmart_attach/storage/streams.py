@@ -28,6 +28,7 @@ class StagedFile:
 
     @property
     def sha256(self) -> str:
+        """The sha256 hex digest of the bytes written so far."""
         return self._hash.hexdigest()
 
     @property
