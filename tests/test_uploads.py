@@ -614,3 +614,19 @@ def test_bodies_that_are_not_a_whole_form_are_refused(
 
     assert (answer.status_code, answer.json()["error"]["code"]) == (400, 402)
     assert _tree_files(settings.spaces_root) == before
+
+
+def test_replaced_file_is_checked_against_the_schema_it_already_had(demo: Api) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    demo.create(SPACE, record("schema", "schema", "counts", is_active=True, payload=json_payload(schema)))
+    with_schema = record("csv", "reports/sales", "counts", payload={"schema_shortname": "counts", "body": {}})
+    _stored(upload(demo, SPACE, with_schema, "c.csv", b"n\n1\n"))
+
+    refused = upload(demo, SPACE, record("csv", "reports/sales", "counts"), "c.csv", b"n\nx\n")
+
+    assert (refused.status_code, refused.json()["error"]["info"]) == (
+        400,
+        [{"loc": [2, "n"], "msg": "'x' is not of type 'integer'"}],
+    )
+    kept = demo.get(f"/managed/payload/csv/{SPACE}/reports/sales/counts.csv")
+    assert kept.text == "n\n1\n"

@@ -181,6 +181,10 @@ class Uploads:
         address = self.store.address(space_name, record.subpath, shortname, resource_type)
 
         payload = self._payload(address, record, kind, staged, form.sha)
+        previous = self.store.tree.load(address)
+        if payload.schema_shortname is None and previous is not None and previous.payload is not None:
+            # A replaced file keeps answering to the schema its entry already had.
+            payload.schema_shortname = previous.payload.schema_shortname
         json_body = self._check_content(address, payload, kind.content_type, staged.path)
         with self.store.locks.hold(*self.store.lock_keys(address)):
             existing = self.store.tree.load(address)
@@ -285,8 +289,6 @@ class Uploads:
                 values[key] = value
         values["updated_at"] = now()
         updated = build_meta(address.resource_type, values)
-        if payload.schema_shortname is None and existing.payload is not None:
-            payload.schema_shortname = existing.payload.schema_shortname
         updated.payload = payload
         stale = existing.payload.file_name if existing.payload is not None else None
         self.store.tree.save(address, updated, staged=staged, stale_payload=stale)
