@@ -630,3 +630,18 @@ def test_replaced_file_is_checked_against_the_schema_it_already_had(demo: Api) -
     )
     kept = demo.get(f"/managed/payload/csv/{SPACE}/reports/sales/counts.csv")
     assert kept.text == "n\n1\n"
+
+
+def test_json_attachments_come_in_the_envelope_and_json_media_stays_a_file(demo: Api) -> None:
+    document = b'{"title": "ui"}'
+    upload(demo, SPACE, record("json", "reports/sales", "settings"), "s.json", document)
+    upload(demo, SPACE, record("media", "reports/sales", "ui_schema"), "ui.json", document)
+
+    as_json = demo.get(f"/managed/payload/json/{SPACE}/reports/sales/settings.json")
+    as_media = demo.get(f"/managed/payload/media/{SPACE}/reports/sales/ui_schema.json")
+    wrong = upload(demo, SPACE, record("json", "reports/sales", "pic"), "p.png", files.PNG)
+
+    assert as_json.json() == {"status": "success", "attributes": {"title": "ui"}}
+    assert (as_media.content, as_media.headers["content-type"]) == (document, "application/json")
+    assert as_media.headers["content-disposition"].startswith("attachment;")
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (406, 217)

@@ -36,7 +36,15 @@ DATA_KINDS = {
     ContentType.duckdb: ResourceType.duckdb,
     ContentType.sqlite: ResourceType.sqlite,
 }
-UPLOADABLE = FILE_ATTACHMENTS | {ResourceType.content, ResourceType.post, ResourceType.ticket, ResourceType.schema}
+UPLOADABLE = FILE_ATTACHMENTS | {
+    ResourceType.json,
+    ResourceType.content,
+    ResourceType.post,
+    ResourceType.ticket,
+    ResourceType.schema,
+}
+# Resource types whose payload file can only be JSON.
+JSON_ONLY = frozenset({ResourceType.json, ResourceType.schema})
 META_SCHEMA = "meta_schema"
 
 
@@ -124,7 +132,10 @@ class Uploads:
         record = parse_record(raw_record)
         if record.resource_type not in UPLOADABLE:
             raise DmartError(
-                400, "attachment", 219, "Only media, data assets, content, tickets and schemas take a payload file"
+                400,
+                "attachment",
+                219,
+                "Only media, data assets, json attachments, content, tickets and schemas take a payload file",
             )
         return record, self._staging_folder(space_name, record)
 
@@ -219,8 +230,8 @@ class Uploads:
             return DATA_KINDS[content_type]
         if requested in DATA_KINDS.values() and DATA_KINDS.get(content_type) != requested:
             raise sniffing.not_supported(f"The file is {content_type.value}, not {requested.value}")
-        if requested == ResourceType.schema and content_type != ContentType.json:
-            raise sniffing.not_supported("A schema's payload file must be JSON")
+        if requested in JSON_ONLY and content_type != ContentType.json:
+            raise sniffing.not_supported(f"The payload file of a {requested.value} must be JSON")
         return requested
 
     def _payload(
