@@ -114,7 +114,9 @@ class _FormReader:
                 raise _bad_form("Only one payload_file may be sent")
             self.form.file_name = file_name
             self.form.file = await to_thread.run_sync(
-                lambda: self.open_file(space_name=self.form.space_name, raw_record=self.form.request_record)
+                lambda: self.open_file(
+                    space_name=self.form.space_name, raw_record=self.form.request_record, file_name=file_name
+                )
             )
 
     async def _data(self, chunk: bytes) -> None:

@@ -87,6 +87,13 @@ class Incoming:
         self.staged.discard()
 
 
+def _checked_file_name(file_name: str | None) -> str:
+    """The extension of the payload's file name; a part without a usable name is refused."""
+    if not file_name:
+        raise _invalid("The payload file needs a file name with an extension")
+    return sniffing.client_extension(file_name)
+
+
 def parse_record(raw: bytes | None) -> Record:
     """The Record of `request_record`; a broken one is answered like Dmart's validation errors."""
     if raw is None:
@@ -154,8 +161,9 @@ class Uploads:
             raise DmartError(404, "db", 220, f"The folder {space_name}/{record.subpath} does not exist")
         return tree.layout.folder_path(space_name, record.subpath)
 
-    def open_file(self, *, space_name: str | None, raw_record: bytes | None) -> Incoming:
-        """A staged file for the payload about to arrive; a record already known to be refused stops it."""
+    def open_file(self, *, space_name: str | None, raw_record: bytes | None, file_name: str | None) -> Incoming:
+        """A staged file for the payload about to arrive; what is already known to be refused stops it."""
+        _checked_file_name(file_name)
         folder = self.store.tree.root
         if space_name is not None and raw_record is not None:
             _, folder = self._target(space_name, raw_record)
@@ -174,8 +182,7 @@ class Uploads:
         record, _ = self._target(space_name, form.request_record)
         if form.file is None:
             raise _invalid("The payload_file part is missing")
-        if not form.file_name:
-            raise _invalid("The payload file needs a file name with an extension")
+        extension = _checked_file_name(form.file_name)
         staged = form.file.staged
         staged.finish()
         if staged.size == 0:
@@ -183,7 +190,7 @@ class Uploads:
         if form.sha and form.sha.strip().lower() != staged.sha256:
             raise _invalid("The provided file doesn't match the sha")
 
-        kind = sniffing.decide(extension=sniffing.client_extension(form.file_name), head=staged.head, path=staged.path)
+        kind = sniffing.decide(extension=extension, head=staged.head, path=staged.path)
         resource_type = self._resource_type(record.resource_type, kind.content_type)
         shortname, record_uuid = record.shortname, record.uuid
         if shortname == AUTO:
