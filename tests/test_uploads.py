@@ -96,6 +96,7 @@ def test_jsonl_rows_are_validated_with_their_line_numbers(demo: Api) -> None:
 
 CASES = [
     ("media", "pixel.png", lambda tmp: files.PNG, "image_png", "png", "image/png", "inline"),
+    ("media", "pixel.JPG", lambda tmp: files.JPEG_PIXEL, "image_jpeg", "jpg", "image/jpeg", "inline"),
     ("media", "logo.jpeg", lambda tmp: files.jpeg(), "image_jpeg", "jpeg", "image/jpeg", "inline"),
     ("media", "paper.pdf", lambda tmp: files.PDF, "pdf", "pdf", "application/pdf", "inline"),
     ("media", "draw.svg", lambda tmp: files.SVG_WITH_SCRIPT, "image_svg", "svg", "image/svg+xml", "attachment"),
