@@ -646,3 +646,16 @@ def test_json_attachments_come_in_the_envelope_and_json_media_stays_a_file(demo:
     assert (as_media.content, as_media.headers["content-type"]) == (document, "application/json")
     assert as_media.headers["content-disposition"].startswith("attachment;")
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (406, 217)
+
+
+def test_several_ranges_are_answered_up_to_a_cap(demo: Api) -> None:
+    content = files.CSV_QUOTED_NEWLINES
+    upload(demo, SPACE, record("csv", "reports/sales", "notes"), "n.csv", content)
+    url = f"/managed/payload/csv/{SPACE}/reports/sales/notes.csv"
+
+    two = demo.client.get(url, headers={**demo.headers, "range": "bytes=0-1,4-5"})
+    many = demo.client.get(url, headers={**demo.headers, "range": "bytes=" + ",".join(f"{i}-{i}" for i in range(9))})
+
+    assert two.status_code == 206
+    assert two.headers["content-type"].startswith("multipart/byteranges; boundary=")
+    assert (many.status_code, many.content) == (200, content)
