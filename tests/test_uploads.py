@@ -659,3 +659,15 @@ def test_several_ranges_are_answered_up_to_a_cap(demo: Api) -> None:
     assert two.status_code == 206
     assert two.headers["content-type"].startswith("multipart/byteranges; boundary=")
     assert (many.status_code, many.content) == (200, content)
+
+
+def test_request_update_of_an_uploaded_asset_keeps_its_file_and_description(demo: Api) -> None:
+    stored = _stored(upload(demo, SPACE, record("csv", "reports/sales", "rows"), "r.csv", b"a\n1\n"))
+
+    answer = demo.request(SPACE, "update", record("csv", "reports/sales", "rows", tags=["q1"]))
+
+    assert answer.status_code == 200, answer.text
+    updated = answer.json()["records"][0]["attributes"]
+    assert updated["tags"] == ["q1"]
+    assert updated["payload"] == stored["attributes"]["payload"]
+    assert demo.get(f"/managed/payload/csv/{SPACE}/reports/sales/rows.csv").text == "a\n1\n"
