@@ -671,3 +671,12 @@ def test_request_update_of_an_uploaded_asset_keeps_its_file_and_description(demo
     assert updated["tags"] == ["q1"]
     assert updated["payload"] == stored["attributes"]["payload"]
     assert demo.get(f"/managed/payload/csv/{SPACE}/reports/sales/rows.csv").text == "a\n1\n"
+
+
+def test_deleting_an_uploaded_attachment_removes_its_file(demo: Api, settings: Settings) -> None:
+    upload(demo, SPACE, record("media", "gallery/album1", "gone"), "g.png", files.PNG)
+
+    answer = demo.request(SPACE, "delete", record("media", "gallery/album1", "gone"))
+
+    assert answer.status_code == 200, answer.text
+    assert not (settings.spaces_root / SPACE / "gallery/.dm/album1/attachments.media").exists()
