@@ -680,3 +680,13 @@ def test_deleting_an_uploaded_attachment_removes_its_file(demo: Api, settings: S
 
     assert answer.status_code == 200, answer.text
     assert not (settings.spaces_root / SPACE / "gallery/.dm/album1/attachments.media").exists()
+
+
+def test_csv_with_a_huge_cell_passes_the_row_check(demo: Api) -> None:
+    demo.create(SPACE, record("schema", "schema", "any_row", is_active=True, payload=json_payload({"type": "object"})))
+    huge_cell = b"a,b\n1," + b"x" * 200_000 + b"\n"
+    attachment = record("csv", "reports/sales", "wide", payload={"schema_shortname": "any_row", "body": {}})
+
+    stored = _stored(upload(demo, SPACE, attachment, "w.csv", huge_cell))
+
+    assert stored["attributes"]["payload"]["row_count"] == 1

@@ -22,6 +22,7 @@ _READERS = {
     ContentType.jsonl: "read_json(?, format = 'newline_delimited')",
     ContentType.parquet: "read_parquet(?)",
 }
+_MAX_CELL = 2**31 - 1
 _REQUIRED = re.compile(r"'(.+)' is a required property")
 # DuckDB may neither fetch extensions nor grow without bound while it checks an upload.
 _BASE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
@@ -134,6 +135,8 @@ def _csv_rows(path: Path, schema: dict[str, Any]) -> Iterator[tuple[int, Any]]:
     if len(quote_char) != 1:
         # The sniffer answers `(empty)` when no cell is quoted.
         quote_char = '"'
+    # DuckDB reads cells of any size; the row check must not refuse what it accepted (the limit is process-wide).
+    csv.field_size_limit(_MAX_CELL)
     properties = schema.get("properties", {}) if isinstance(schema.get("properties"), dict) else {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle, delimiter=delimiter, quotechar=quote_char)
@@ -161,14 +164,17 @@ def row_failures(kind: ContentType, path: Path, schema: dict[str, Any]) -> list[
     validator = Draft7Validator(schema)
     rows = _csv_rows(path, schema) if kind == ContentType.csv else _jsonl_rows(path)
     failures: list[dict[str, Any]] = []
-    for line, row in rows:
-        for error in validator.iter_errors(row):
-            column: Any = error.path[0] if error.path else None
-            missing = _REQUIRED.match(error.message)
-            if column is None and missing:
-                column = missing.group(1)
-            failures.append({"loc": [line, column], "msg": error.message})
-            break
-        if len(failures) >= MAX_REPORTED_ROWS:
-            break
+    try:
+        for line, row in rows:
+            for error in validator.iter_errors(row):
+                column: Any = error.path[0] if error.path else None
+                missing = _REQUIRED.match(error.message)
+                if column is None and missing:
+                    column = missing.group(1)
+                failures.append({"loc": [line, column], "msg": error.message})
+                break
+            if len(failures) >= MAX_REPORTED_ROWS:
+                break
+    except (csv.Error, ValueError) as error:
+        raise unreadable(kind, str(error)) from None
     return failures
