@@ -18,16 +18,16 @@ run: $(STAMP)
 	$(BIN)/dmart-attach serve
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check dmart_attach tests
-	$(BIN)/ruff check dmart_attach tests
+	$(BIN)/ruff format --check dmart_attach tests bench
+	$(BIN)/ruff check dmart_attach tests bench
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest
 
 format: $(STAMP)
-	$(BIN)/ruff format dmart_attach tests
-	$(BIN)/ruff check --fix dmart_attach tests
+	$(BIN)/ruff format dmart_attach tests bench
+	$(BIN)/ruff check --fix dmart_attach tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,7 @@ from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.schemas import Schemas
 from dmart_attach.services.store import Store
+from dmart_attach.services.uploads import Uploads
 from dmart_attach.services.users import Users
 
 
@@ -32,6 +33,7 @@ class Services:
     reading: Reading
     locking: Locking
     alterations: Alterations
+    uploads: Uploads
 
 
 def build_services(settings: Settings) -> Services:
@@ -58,4 +60,5 @@ def build_services(settings: Settings) -> Services:
         reading=Reading(store=store, access=access),
         locking=locking,
         alterations=Alterations(store=store, entries=entries),
+        uploads=Uploads(store=store, rules=rules, access=access, locking=locking, attaching=Attaching(store=store)),
     )

@@ -7,7 +7,7 @@ from typing import Any
 from dmart_attach.errors import DmartError, not_found
 from dmart_attach.identifiers import join_subpath
 from dmart_attach.models.core import Meta
-from dmart_attach.models.enums import ActionType, ContentType, ResourceType
+from dmart_attach.models.enums import FILE_ATTACHMENTS, ActionType, ContentType, ResourceType
 from dmart_attach.services.access import Access
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.records import entry_view, to_record
@@ -105,7 +105,8 @@ class Reading:
         payload = meta.payload
         if payload is None or payload.file_name != file_name:
             raise DmartError(400, "media", 220, "Request object is not available")
-        if payload.content_type == ContentType.json:
+        if payload.content_type == ContentType.json and address.resource_type not in FILE_ATTACHMENTS:
+            # DECISIONS 4: JSON bodies of entries and json attachments come in the envelope; media files stay files.
             body = self.store.body_of(address, meta)
             if body is None:
                 raise DmartError(404, "db", 12, "Request object is not available")

@@ -16,6 +16,7 @@ from dmart_attach.storage.atomic import fsync_dir, make_dirs, write_bytes
 from dmart_attach.storage.layout import DM, Address, Layout, attachment_folder_name
 from dmart_attach.storage.moves import MOVES, finish_moves, move_paths
 from dmart_attach.storage.removal import TRASH, finish_removals, remove_paths
+from dmart_attach.storage.streams import StagedFile
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,10 @@ class Tree:
         meta: Meta,
         *,
         payload: bytes | None = None,
+        staged: StagedFile | None = None,
         stale_payload: str | None = None,
     ) -> None:
-        """Write the payload file (when given) and then the meta, each atomically.
+        """Write the payload file (bytes, or a staged upload renamed into place) and then the meta.
 
         The meta is written last: it is what makes the entry exist or change. `stale_payload`
         names a previous payload file to remove once the new one is in place.
@@ -114,6 +116,8 @@ class Tree:
             payload_path = self.layout.payload_file(address, file_name)
             make_dirs(payload_path.parent)
             write_bytes(payload_path, payload)
+        if staged is not None and file_name is not None:
+            staged.commit(self.layout.payload_file(address, file_name))
         write_bytes(meta_path, dump_meta(meta))
         if stale_payload and stale_payload != file_name:
             stale = self.layout.payload_file(address, stale_payload)

@@ -1,5 +1,6 @@
 """Small builders for the requests the tests send."""
 
+import json
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -47,3 +48,26 @@ class Api:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.client.get(path, params=params, headers=self.headers)
+
+
+def upload(
+    api: Api,
+    space_name: str,
+    record_json: dict[str, Any],
+    file_name: str | None,
+    content: bytes,
+    *,
+    mime: str = "application/octet-stream",
+    sha: str | None = None,
+    record_as_field: bool = False,
+) -> Any:
+    """POST /managed/resource_with_payload with the record as a file part (or a plain field) and the file."""
+    data = {"space_name": space_name}
+    files: dict[str, Any] = {"payload_file": (file_name, content, mime)}
+    if record_as_field:
+        data["request_record"] = json.dumps(record_json)
+    else:
+        files["request_record"] = ("record.json", json.dumps(record_json).encode(), "application/json")
+    if sha is not None:
+        data["sha"] = sha
+    return api.client.post("/managed/resource_with_payload", data=data, files=files, headers=api.headers)

@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
-from dmart_attach.api.routes.managed import Shortname, SpaceName
+from dmart_attach.api.paths import Shortname, SpaceName
 from dmart_attach.models.api import Record
 
 router = APIRouter(prefix="/managed", tags=["managed"])

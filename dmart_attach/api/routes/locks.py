@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
-from dmart_attach.api.routes.managed import Shortname, SpaceName, Subpath, _subpath
+from dmart_attach.api.paths import Shortname, SpaceName, Subpath, url_subpath
 from dmart_attach.models.enums import ResourceType
 
 router = APIRouter(prefix="/managed", tags=["managed"])
@@ -21,7 +21,7 @@ def lock(
     services: ServicesDep,
 ) -> JSONResponse:
     """Lock an entry for LOCK_PERIOD seconds, or extend the caller's own lock."""
-    address = services.store.address(space_name, _subpath(subpath), shortname, resource_type)
+    address = services.store.address(space_name, url_subpath(subpath), shortname, resource_type)
     period = services.locking.lock(address, caller)
     message = f"Successfully locked the entry for {period} seconds"
     return DmartJSON(success(attributes={"message": message, "lock_period": period}))
@@ -32,5 +32,5 @@ def unlock(
     space_name: SpaceName, subpath: Subpath, shortname: Shortname, caller: CallerDep, services: ServicesDep
 ) -> JSONResponse:
     """Release the caller's lock of an entry."""
-    services.locking.unlock(space_name=space_name, subpath=_subpath(subpath), shortname=shortname, caller=caller)
+    services.locking.unlock(space_name=space_name, subpath=url_subpath(subpath), shortname=shortname, caller=caller)
     return DmartJSON(success(attributes={"message": "Entry unlocked successfully"}))

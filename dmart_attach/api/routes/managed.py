@@ -1,30 +1,17 @@
-"""/managed: requests, entries and payloads."""
+"""/managed: requests and entries."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
-from dmart_attach.identifiers import ROOT, SHORTNAME_PATTERN, SPACENAME_PATTERN, SUBPATH_PATTERN, normalize_subpath
+from dmart_attach.api.paths import Shortname, SpaceName, Subpath, url_subpath
 from dmart_attach.models.api import Request
 from dmart_attach.models.enums import ResourceType
 
 router = APIRouter(prefix="/managed", tags=["managed"])
-
-ROOT_SEGMENT = "__root__"
-FILE_NAME_PATTERN = SHORTNAME_PATTERN[:-1] + r"(\.[a-zA-Z0-9_]{1,32}){1,2}$"
-
-SpaceName = Annotated[str, Path(pattern=SPACENAME_PATTERN)]
-Subpath = Annotated[str, Path(pattern=SUBPATH_PATTERN)]
-Shortname = Annotated[str, Path(pattern=SHORTNAME_PATTERN)]
-FileName = Annotated[str, Path(pattern=FILE_NAME_PATTERN)]
-
-
-def _subpath(value: str) -> str:
-    """The subpath of a URL; `__root__` and `/` name the root."""
-    return ROOT if value.strip("/") in ("", ROOT_SEGMENT) else normalize_subpath(value)
 
 
 @router.post("/request")
@@ -57,7 +44,7 @@ def entry(
     retrieve_lock_status: bool = False,
 ) -> JSONResponse:
     """One entry or attachment as its meta, with its attachments and lock when asked."""
-    address = services.store.address(space_name, _subpath(subpath), shortname, resource_type)
+    address = services.store.address(space_name, url_subpath(subpath), shortname, resource_type)
     view = services.reading.entry(
         address,
         caller=caller,
@@ -70,22 +57,3 @@ def entry(
         if locked is not None:
             view["locked"] = locked
     return DmartJSON(view)
-
-
-@router.get("/payload/{resource_type}/{space_name}/{subpath:path}/{file_name}")
-def payload(
-    resource_type: ResourceType,
-    space_name: SpaceName,
-    subpath: Subpath,
-    file_name: FileName,
-    caller: CallerDep,
-    services: ServicesDep,
-) -> Response:
-    """A payload: JSON bodies in the envelope, files as they are."""
-    shortname, _, rest = file_name.partition(".")
-    extension = rest.rpartition(".")[2].lower()
-    address = services.store.address(space_name, _subpath(subpath), shortname, resource_type)
-    _, body, path = services.reading.payload(address, f"{shortname}.{extension}", caller=caller)
-    if path is None:
-        return DmartJSON(success(attributes=body))
-    return FileResponse(path)

@@ -1,0 +1,184 @@
+"""Reading an upload form from the request stream, the file going straight to its staged file."""
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from typing import Any
+
+from anyio import to_thread
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect, Request
+
+from dmart_attach.errors import DmartError
+from dmart_attach.services.uploads import Incoming, UploadForm
+
+FILE_FIELD = "payload_file"
+TEXT_FIELDS = ("space_name", "request_record", "sha")
+# Everything but the file is small: a record, a space name, a checksum.
+MAX_FIELDS_SIZE = 1_048_576
+MAX_PARTS = 16
+# File bytes are handed to the disk in batches of this size, off the event loop.
+FLUSH_SIZE = 1_048_576
+
+OpenFile = Callable[..., Incoming]
+
+
+def _bad_form(message: str) -> DmartError:
+    return DmartError(400, "request", 402, message)
+
+
+def _disposition(raw: str) -> tuple[str | None, str | None]:
+    """The field name and file name of a part (RFC 2231 `filename*` decoded); None when absent."""
+    message = EmailMessage()
+    try:
+        message["content-disposition"] = raw
+        name = message.get_param("name", header="content-disposition")
+        file_name = message.get_filename()
+        empty = message.get_param("filename", header="content-disposition") == ""
+    except (ValueError, IndexError):
+        raise _bad_form("A part's Content-Disposition header is malformed") from None
+    if file_name is None and empty:
+        file_name = ""
+    return (str(name) if name is not None else None), file_name
+
+
+class _FormReader:
+    """Feeds the stream to python-multipart and acts on its events in order."""
+
+    def __init__(self, open_file: OpenFile) -> None:
+        self.open_file = open_file
+        self.form = UploadForm()
+        self.events: list[tuple[str, Any]] = []
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.headers: dict[str, str] = {}
+        self.current: str | None = None
+        self.text = bytearray()
+        self.buffer = bytearray()
+        self.fields_size = 0
+        self.parts = 0
+        self.finished = False
+
+    def callbacks(self) -> dict[str, Any]:
+        """The parser's callbacks: they only record events, acted on in order by `process`."""
+
+        def on_header_field(data: bytes, start: int, end: int) -> None:
+            self.header_field += data[start:end]
+
+        def on_header_value(data: bytes, start: int, end: int) -> None:
+            self.header_value += data[start:end]
+
+        def on_header_end() -> None:
+            self.headers[self.header_field.decode("latin-1").lower()] = self.header_value.decode("utf-8", "replace")
+            self.header_field.clear()
+            self.header_value.clear()
+
+        def on_headers_finished() -> None:
+            self.events.append(("part", dict(self.headers)))
+            self.headers.clear()
+
+        def on_part_data(data: bytes, start: int, end: int) -> None:
+            self.events.append(("data", data[start:end]))
+
+        def on_part_end() -> None:
+            self.events.append(("end", None))
+
+        def on_end() -> None:
+            self.finished = True
+
+        return {
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_end": on_end,
+        }
+
+    async def _flush(self) -> None:
+        if self.buffer and self.form.file is not None:
+            chunk = bytes(self.buffer)
+            self.buffer.clear()
+            await to_thread.run_sync(self.form.file.write, chunk)
+
+    async def _start_part(self, headers: dict[str, str]) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise _bad_form(f"An upload form has at most {MAX_PARTS} parts")
+        name, file_name = _disposition(headers.get("content-disposition", ""))
+        self.current = name
+        self.text.clear()
+        if name == FILE_FIELD:
+            if self.form.file is not None:
+                raise _bad_form("Only one payload_file may be sent")
+            self.form.file_name = file_name
+            self.form.file = await to_thread.run_sync(
+                lambda: self.open_file(
+                    space_name=self.form.space_name, raw_record=self.form.request_record, file_name=file_name
+                )
+            )
+
+    async def _data(self, chunk: bytes) -> None:
+        if self.current == FILE_FIELD:
+            self.buffer += chunk
+            if len(self.buffer) >= FLUSH_SIZE:
+                await self._flush()
+            return
+        self.fields_size += len(chunk)
+        if self.fields_size > MAX_FIELDS_SIZE:
+            raise DmartError(413, "request", 413, "The form fields besides the file are too large")
+        if self.current in TEXT_FIELDS:
+            self.text += chunk
+
+    async def _end_part(self) -> None:
+        if self.current == FILE_FIELD:
+            await self._flush()
+        elif self.current == "request_record":
+            self.form.request_record = bytes(self.text)
+        elif self.current in ("space_name", "sha"):
+            setattr(self.form, self.current, self.text.decode("utf-8", "replace").strip())
+        self.current = None
+
+    async def process(self) -> None:
+        """Act on the events of the bytes fed so far."""
+        events, self.events = self.events, []
+        for kind, value in events:
+            if kind == "part":
+                await self._start_part(value)
+            elif kind == "data":
+                await self._data(value)
+            else:
+                await self._end_part()
+
+
+async def read_upload_form(request: Request, open_file: OpenFile) -> UploadForm:
+    """Parse the multipart body as it arrives; the payload file is never held whole in memory."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise _bad_form("The body must be multipart/form-data with a boundary")
+    reader = _FormReader(open_file)
+    parser = MultipartParser(boundary, reader.callbacks())  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+            await reader.process()
+        parser.finalize()
+        await reader.process()
+        if not reader.finished:
+            # A body cut short must never be stored as if it were the whole file.
+            raise _bad_form("The multipart body ends before its closing boundary")
+    except ClientDisconnect:
+        if reader.form.file is not None:
+            reader.form.file.discard()
+        raise _bad_form("The client went away before the body was complete") from None
+    except MultipartParseError as error:
+        if reader.form.file is not None:
+            reader.form.file.discard()
+        raise _bad_form(f"The multipart body is malformed: {error}") from None
+    except BaseException:
+        if reader.form.file is not None:
+            reader.form.file.discard()
+        raise
+    return reader.form

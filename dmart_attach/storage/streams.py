@@ -1,0 +1,75 @@
+"""Streaming a body to a temporary file while hashing it, then renaming it into place."""
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from dmart_attach.storage.atomic import TEMP_PREFIX, fsync_dir, make_dirs
+
+# Enough of the start of a file for every magic number and text sniff the service uses.
+HEAD_SIZE = 65_536
+
+
+class SizeLimitExceeded(Exception):
+    """More bytes arrived than the limit allows."""
+
+
+class StagedFile:
+    """A temporary file that receives a body chunk by chunk; nothing is visible until `commit`."""
+
+    def __init__(self, folder: Path, *, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.path = folder / f"{TEMP_PREFIX}upload.{secrets.token_hex(8)}"
+        self._hash = hashlib.sha256()
+        self._head = bytearray()
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+
+    @property
+    def sha256(self) -> str:
+        """The sha256 hex digest of the bytes written so far."""
+        return self._hash.hexdigest()
+
+    @property
+    def head(self) -> bytes:
+        """The first bytes of the body, for deciding what it is."""
+        return bytes(self._head)
+
+    def write(self, chunk: bytes) -> None:
+        """Append `chunk`; refuse it, keeping nothing of it, once the limit would be passed."""
+        if self._fd is None:
+            raise ValueError("the staged file is closed")
+        if self.size + len(chunk) > self.limit:
+            raise SizeLimitExceeded(f"more than {self.limit} bytes")
+        if len(self._head) < HEAD_SIZE:
+            self._head += chunk[: HEAD_SIZE - len(self._head)]
+        self._hash.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self.size += len(chunk)
+
+    def finish(self) -> None:
+        """Flush the body to disk; it can then be checked and committed."""
+        if self._fd is not None:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+    def commit(self, target: Path) -> None:
+        """Rename the finished body to `target`, replacing what was there, durably."""
+        self.finish()
+        make_dirs(target.parent)
+        os.replace(self.path, target)
+        fsync_dir(target.parent)
+        if self.path.parent != target.parent:
+            fsync_dir(self.path.parent)
+
+    def discard(self) -> None:
+        """Remove the temporary file; nothing of the body remains."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.path.unlink(missing_ok=True)
