@@ -16,7 +16,7 @@ from dmart_attach.models.registry import META_CLASSES, meta_class
 from dmart_attach.services import history
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.payloads import checksum, deep_merge, invalid_body, split_json_body
-from dmart_attach.services.records import to_record
+from dmart_attach.services.records import HIDDEN, to_record
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
@@ -44,6 +44,20 @@ def build_meta(resource_type: ResourceType, values: dict[str, Any]) -> Meta:
         return cls.model_validate(values)
     except ValidationError as error:
         raise RecordInvalid(_validation_info(error, ["attributes"])) from None
+
+
+def _history_view(shown: dict[str, Any]) -> dict[str, Any]:
+    """The flattened meta a history diff compares, without secrets."""
+    return history.flatten({key: value for key, value in shown.items() if key not in HIDDEN})
+
+
+def _stored_text(meta: Meta, file_body: Any) -> dict[str, Any]:
+    """The text a comment-like attachment holds now: its payload file's body, or its inline body."""
+    if isinstance(file_body, dict):
+        return file_body
+    if meta.payload is not None and isinstance(meta.payload.body, dict):
+        return meta.payload.body
+    return {}
 
 
 class Entries:
@@ -99,7 +113,7 @@ class Entries:
         file_body = self._prepare_payload(address, meta)
 
         with self.store.locks.hold(*self.store.lock_keys(address)):
-            self.rules.check_create(address)
+            self.rules.check_create(address, meta)
             self.store.tree.save(address, meta, payload=file_body)
             if resource_type == ResourceType.space:
                 self.store.ensure_folder(space_name, "schema", caller.shortname)
@@ -139,7 +153,7 @@ class Entries:
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
             stored_body = self.store.body_of(address, meta)
-            old_flat = history.flatten(self.store.shown(meta, stored_body))
+            old_flat = _history_view(self.store.shown(meta, stored_body))
 
             values = meta.model_dump()
             fields = type(meta).model_fields
@@ -153,7 +167,7 @@ class Entries:
 
             new_body, stale = self._merge_payload(address, meta, updated, attributes.get("payload"), stored_body)
             if text_change is not None:
-                new_body = deep_merge(new_body if isinstance(new_body, dict) else {}, text_change)
+                new_body = deep_merge(_stored_text(updated, new_body), text_change)
                 new_body = self.rules.checked_text(address, new_body)
                 if updated.payload is None:
                     updated.payload = Payload(content_type=self.rules.text_content_type(address), body=None)
@@ -171,7 +185,7 @@ class Entries:
             keys = set(history.flatten(record.attributes)) | set(record.attributes)
             if text_change is not None:
                 keys.add("payload.body")
-            new_flat = history.flatten(self.store.shown(updated, new_body))
+            new_flat = _history_view(self.store.shown(updated, new_body))
             self.store.record_history(address, caller, history.diff(old_flat, new_flat, keys))
         self.store.after_user_change(address, meta, updated, attributes)
         return self._answer(address, updated, file_bytes)

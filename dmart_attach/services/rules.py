@@ -5,9 +5,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from dmart_attach.errors import DmartError, RecordInvalid
-from dmart_attach.identifiers import ROOT
-from dmart_attach.models.attachments import TEXT_MODELS, split_text
-from dmart_attach.models.core import Payload
+from dmart_attach.identifiers import ROOT, normalize_subpath
+from dmart_attach.models.attachments import TEXT_MODELS, Relationship, split_text
+from dmart_attach.models.core import Locator, Meta, Payload
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.services.schemas import Schemas
 from dmart_attach.services.store import Store
@@ -21,6 +21,10 @@ def _text_invalid(error: ValidationError) -> RecordInvalid:
             for item in error.errors(include_url=False)
         ]
     )
+
+
+def _dangling(field: str, message: str) -> RecordInvalid:
+    return RecordInvalid([{"type": "missing_target", "loc": ["attributes", field], "msg": message}])
 
 
 class Rules:
@@ -61,7 +65,7 @@ class Rules:
         """The text change an update of a comment-like attachment asks for, if any."""
         return split_text(address.resource_type, attributes)
 
-    def check_create(self, address: Address) -> None:
+    def check_create(self, address: Address, meta: Meta) -> None:
         """Refuse a taken name, a missing space or parent, and dangling references (under the lock)."""
         tree = self.store.tree
         space, subpath, shortname = address.space_name, address.subpath, address.shortname
@@ -77,10 +81,31 @@ class Rules:
                 )
             if tree.attachment_taken(address):
                 raise DmartError(400, "request", 400, f"This shortname {shortname} already exists")
+            self._check_references(address, meta)
         elif tree.entry_type(space_name=space, subpath=subpath, shortname=shortname) is not None:
             raise DmartError(400, "request", 400, f"This shortname {shortname} already exists")
         elif subpath != ROOT and not tree.folder_exists(space, subpath):
             raise DmartError(404, "db", 220, f"The folder {space}/{subpath} does not exist")
+
+    def _check_references(self, address: Address, meta: Meta) -> None:
+        """A reply's comment and a relationship's target must exist."""
+        if isinstance(meta, Relationship):
+            target = meta.related_to
+            if not self._locator_exists(target):
+                raise _dangling("related_to", f"{target.space_name}/{target.subpath}/{target.shortname} does not exist")
+        body = meta.payload.body if meta.payload is not None else None
+        if address.resource_type == ResourceType.reply and isinstance(body, dict) and body.get("in_reply_to"):
+            comment = Address(address.space_name, address.subpath, body["in_reply_to"], ResourceType.comment)
+            if not self.store.tree.exists(comment):
+                raise _dangling("in_reply_to", f"No comment {body['in_reply_to']} on this entry")
+
+    def _locator_exists(self, locator: Locator) -> bool:
+        subpath = ROOT if locator.type == ResourceType.space else normalize_subpath(locator.subpath)
+        try:
+            target = self.store.address(locator.space_name, subpath, locator.shortname, locator.type)
+        except DmartError:
+            return False
+        return self.store.tree.exists(target)
 
     def validate_body(self, address: Address, payload: Payload, body: Any) -> None:
         """Check a JSON body against its schema; schema documents against JSON Schema itself."""
