@@ -235,3 +235,18 @@ def test_a_password_change_leaves_no_hash_in_the_history(admin: Api, settings: S
     history = (settings.spaces_root / space / "users" / ".dm" / "ali" / "history.jsonl").read_text()
     assert '"tags"' in history
     assert "$argon2" not in history and "Ali_pass" not in history
+
+
+@pytest.mark.parametrize("change", [{"is_active": False}, None])
+def test_deactivating_or_deleting_a_user_ends_its_tokens(admin: Api, settings: Settings, change: Any) -> None:
+    space = settings.management_space
+    admin.create(space, record("user", "users", "ali", is_active=True, password="Ali_pass_1"))
+    ali = login(admin.client, "ali", "Ali_pass_1")
+
+    if change is None:
+        response = admin.request(space, "delete", record("user", "users", "ali"))
+    else:
+        response = admin.request(space, "update", record("user", "users", "ali", **change))
+
+    assert response.status_code == 200, response.text
+    assert error_of(admin.client.get(PROFILE, headers=ali)) == (401, "jwtauth", 49, "Not authenticated [3]")

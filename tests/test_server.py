@@ -21,6 +21,8 @@ from tests.utils.factories import json_payload, record, request_body
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "dmart-attach"
 PASSWORD = "Server_pass_123"
+# The password of the sample tree's user `alibaba` (Dmart's test password), hashed with Dmart's parameters.
+SAMPLE_PASSWORD = "Test1234"
 START_TIMEOUT = 30.0
 SAMPLE_PARENT = "/managed/entry/content/applications/api/test_by_saad"
 
@@ -139,6 +141,16 @@ def test_set_password_refuses_an_unknown_user_and_an_empty_password(server: Serv
 
     assert unknown.returncode == 1 and "no user nobody" in unknown.stderr
     assert empty.returncode == 2 and "no password" in empty.stderr
+
+
+def test_a_sample_users_own_argon2_hash_verifies(server: Server) -> None:
+    with server.client() as client:
+        response = client.post("/user/login", json={"shortname": "alibaba", "password": SAMPLE_PASSWORD})
+        wrong = client.post("/user/login", json={"shortname": "alibaba", "password": PASSWORD})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["records"][0]["shortname"] == "alibaba"
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, 10)
 
 
 def test_reads_a_sample_entry_with_its_media(api: httpx.Client) -> None:

@@ -137,3 +137,15 @@ def test_a_refused_record_leaves_the_tree_untouched(admin: Api, root: Path) -> N
 
     after = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
     assert after == before
+
+
+@pytest.mark.parametrize("content_type", ["image_png", "pdf", "csv", "python"])
+def test_a_request_cannot_name_a_payload_file(admin: Api, root: Path, content_type: str) -> None:
+    before = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    foreign = {"content_type": content_type, "body": "laptop.json"}
+
+    created = admin.request(SPACE, "create", record("content", "products", "evil", payload=foreign))
+    updated = admin.request(SPACE, "update", record("content", "products", "laptop", payload=foreign))
+
+    assert [answer.json()["error"]["info"][0]["failed"][0]["error_code"] for answer in (created, updated)] == [402, 402]
+    assert {path: path.read_bytes() for path in root.rglob("*") if path.is_file()} == before

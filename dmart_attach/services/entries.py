@@ -11,7 +11,7 @@ from dmart_attach.clock import now
 from dmart_attach.errors import DmartError, RecordInvalid, not_found
 from dmart_attach.models.api import Record
 from dmart_attach.models.core import Meta, Payload
-from dmart_attach.models.enums import FILE_ATTACHMENTS, ResourceType
+from dmart_attach.models.enums import FILE_ATTACHMENTS, INLINE_CONTENT_TYPES, ContentType, ResourceType
 from dmart_attach.models.registry import META_CLASSES, meta_class
 from dmart_attach.services import history
 from dmart_attach.services.caller import Caller
@@ -44,6 +44,13 @@ def build_meta(resource_type: ResourceType, values: dict[str, Any]) -> Meta:
         return cls.model_validate(values)
     except ValidationError as error:
         raise RecordInvalid(_validation_info(error, ["attributes"])) from None
+
+
+def _refuse_file_body(payload: Payload) -> None:
+    """Payload files come from uploads: a request naming one could point at another entry's file."""
+    kept_in_file = payload.content_type not in INLINE_CONTENT_TYPES and payload.content_type != ContentType.json
+    if kept_in_file and payload.body is not None:
+        raise invalid_body(f"A {payload.content_type.value} payload is uploaded with /managed/resource_with_payload")
 
 
 def _history_view(shown: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +133,7 @@ class Entries:
             return None
         if address.resource_type == ResourceType.schema and meta.shortname != "meta_schema":
             meta.payload.schema_shortname = "meta_schema"
+        _refuse_file_body(meta.payload)
         body = split_json_body(meta.payload, file_stem=meta.shortname)
         if body is None:
             if isinstance(meta.payload.body, dict):
@@ -209,6 +217,7 @@ class Entries:
             raise RecordInvalid(_validation_info(error, ["attributes", "payload"])) from None
         body = change["body"]
         payload = updated.payload
+        _refuse_file_body(payload.model_copy(update={"body": body}))
         if payload.content_type.value == "json":
             if not isinstance(body, (dict, list)):
                 raise invalid_body("A JSON payload needs an object or a list as its body")
@@ -241,6 +250,8 @@ class Entries:
                         }
                     },
                 )
+        if address.resource_type == ResourceType.user:
+            self.store.sessions.end_user_sessions(address.shortname)
         if address.resource_type != ResourceType.space:
             self.store.event(caller, address, "delete", {"uuid": str(meta.uuid)})
         return {
