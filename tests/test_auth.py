@@ -250,3 +250,40 @@ def test_deactivating_or_deleting_a_user_ends_its_tokens(admin: Api, settings: S
 
     assert response.status_code == 200, response.text
     assert error_of(admin.client.get(PROFILE, headers=ali)) == (401, "jwtauth", 49, "Not authenticated [3]")
+
+
+def test_too_many_failed_logins_deactivate_the_user(admin: Api, settings: Settings) -> None:
+    space = settings.management_space
+    admin.create(space, record("user", "users", "ali", is_active=True, password="Ali_pass_1"))
+    ali = login(admin.client, "ali", "Ali_pass_1")
+    wrong = {"shortname": "ali", "password": "wrong"}
+
+    for _ in range(settings.max_failed_login_attempts):
+        assert admin.client.post("/user/login", json=wrong).status_code == 401
+
+    right = admin.client.post("/user/login", json={"shortname": "ali", "password": "Ali_pass_1"})
+    assert error_of(right) == (401, "auth", 10, "Invalid username or password")
+    assert admin.get(f"/managed/entry/user/{space}/users/ali").json()["is_active"] is False
+    assert admin.client.get(PROFILE, headers=ali).status_code == 401
+
+
+def test_a_successful_login_resets_the_failure_count(admin: Api, settings: Settings) -> None:
+    space = settings.management_space
+    admin.create(space, record("user", "users", "ali", is_active=True, password="Ali_pass_1"))
+    wrong = {"shortname": "ali", "password": "wrong"}
+
+    for _ in range(2):
+        for _ in range(settings.max_failed_login_attempts - 1):
+            admin.client.post("/user/login", json=wrong)
+        login(admin.client, "ali", "Ali_pass_1")
+
+    assert admin.get(f"/managed/entry/user/{space}/users/ali").json()["is_active"] is True
+
+
+def test_set_password_gives_a_deactivated_user_back(admin: Api, settings: Settings) -> None:
+    space = settings.management_space
+    admin.create(space, record("user", "users", "ali", is_active=False, password="Ali_pass_1"))
+
+    admin.client.app.state.services.auth.set_password("ali", "Ali_pass_9")  # type: ignore[attr-defined]
+
+    login(admin.client, "ali", "Ali_pass_9")

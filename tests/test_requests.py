@@ -290,3 +290,12 @@ def test_a_schema_must_be_valid_json_schema(api: Api) -> None:
 
     assert (response.status_code, response.json()["error"]["message"]) == (400, "Validation error [3]")
     assert api.get(f"/managed/entry/schema/{SPACE}/schema/broken").status_code == 404
+
+
+def test_a_space_record_must_name_its_own_space(api: Api) -> None:
+    deleted = api.request(SPACE, "delete", record("space", "/", "other"))
+    read = api.get(f"/managed/entry/space/{SPACE}/__root__/other")
+
+    assert deleted.json()["error"]["info"][0]["failed"][0]["error_code"] == 220
+    assert (read.status_code, read.json()["error"]["code"]) == (404, 220)
+    assert api.get(f"/managed/entry/space/{SPACE}/__root__/{SPACE}").status_code == 200

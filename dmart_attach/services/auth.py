@@ -97,16 +97,34 @@ class Auth:
             raise INVALID_LOGIN
         user = self.load_user(request.shortname)
         if not self.store.passwords.verify(user.password if user else None, request.password):
+            if user is not None and user.is_active:
+                self._count_failure(user.shortname)
             raise INVALID_LOGIN
         assert user is not None
         if not user.is_active:
             raise INVALID_LOGIN
+        self.store.sessions.clear_failed_logins(user.shortname)
         address = self.user_address(user.shortname)
         with self.store.locks.hold(*self.store.lock_keys(address)):
             current = self.load_user(user.shortname) or user
             current.last_login = {"timestamp": int(time.time()), "headers": headers}
             self.store.tree.save(address, current)
         return user, self.issue(user)
+
+    def _count_failure(self, shortname: str) -> None:
+        """Deactivate the user after MAX_FAILED_LOGIN_ATTEMPTS wrong passwords in a row."""
+        if self.store.sessions.count_failed_login(shortname) < self.settings.max_failed_login_attempts:
+            return
+        address = self.user_address(shortname)
+        with self.store.locks.hold(*self.store.lock_keys(address)):
+            user = self.load_user(shortname)
+            if user is None or not user.is_active:
+                return
+            user.is_active = False
+            user.updated_at = now()
+            self.store.tree.save(address, user)
+        self.store.sessions.end_user_sessions(shortname)
+        logger.warning("deactivated a user after failed logins", extra={"user": shortname})
 
     def session(self, token: str | None) -> Session:
         """The session a token stands for, or Dmart's 401."""
@@ -134,13 +152,16 @@ class Auth:
         self.store.sessions.end_token(session.token_id, session.expires)
 
     def set_password(self, shortname: str, password: str) -> None:
-        """Set a user's password (the `set-password` command), ending its sessions."""
+        """Set a user's password and activate it (the `set-password` command), ending its sessions."""
         address = self.user_address(shortname)
         with self.store.locks.hold(*self.store.lock_keys(address)):
             user = self.load_user(shortname)
             if user is None:
                 raise LookupError(f"no user {shortname} in {self.settings.management_space}/{USERS_FOLDER}")
             user.password = self.store.passwords.hash(password)
+            # Setting a password is also how an account deactivated by failed logins is given back.
+            user.is_active = True
             user.updated_at = now()
             self.store.tree.save(address, user)
         self.store.sessions.end_user_sessions(shortname)
+        self.store.sessions.clear_failed_logins(shortname)

@@ -8,6 +8,7 @@ from pathlib import Path
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ended_tokens (token_id TEXT PRIMARY KEY, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS user_epochs (shortname TEXT PRIMARY KEY, not_before REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS failed_logins (shortname TEXT PRIMARY KEY, attempts INTEGER NOT NULL);
 """
 
 
@@ -47,3 +48,19 @@ class SessionStore:
             return False
         row = connection.execute("SELECT not_before FROM user_epochs WHERE shortname = ?", (shortname,)).fetchone()
         return row is None or issued_at > row[0]
+
+    def count_failed_login(self, shortname: str) -> int:
+        """Count one more failed login of the user; answer how many in a row."""
+        row = (
+            self._connect()
+            .execute(
+                "INSERT INTO failed_logins VALUES (?, 1) ON CONFLICT(shortname) DO UPDATE SET attempts = attempts + 1 "
+                "RETURNING attempts",
+                (shortname,),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def clear_failed_logins(self, shortname: str) -> None:
+        self._connect().execute("DELETE FROM failed_logins WHERE shortname = ?", (shortname,))
