@@ -1,10 +1,13 @@
 """Simultaneous writers in threads: no lost update, exactly one create of a shortname wins."""
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from dmart_attach.config import Settings
 from tests.utils.factories import Api, json_payload, record
 
 SPACE = "demo"
@@ -66,3 +69,31 @@ def test_simultaneous_attachment_creates_of_one_shortname(api: Api) -> None:
     assert statuses == [200, 400]
     attachments = api.get(f"/managed/entry/content/{SPACE}/notes/n1", retrieve_attachments=True).json()["attachments"]
     assert sum(len(items) for items in attachments.values()) == 1
+
+
+def test_a_folder_removed_during_a_create_leaves_no_orphan(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = api.client.app.state.services.store.tree  # type: ignore[attr-defined]
+    original_save = tree.save
+    saving, release = threading.Event(), threading.Event()
+
+    def slow_save(address: Any, meta: Any, **kwargs: Any) -> None:
+        if meta.shortname == "late":
+            saving.set()
+            release.wait(10)
+        original_save(address, meta, **kwargs)
+
+    monkeypatch.setattr(tree, "save", slow_save)
+    with ThreadPoolExecutor(2) as pool:
+        create = pool.submit(api.request, SPACE, "create", record("content", "notes", "late"))
+        assert saving.wait(10)
+        delete = pool.submit(api.request, SPACE, "delete", record("folder", "/", "notes"))
+
+        time.sleep(0.3)
+        assert not delete.done()
+        release.set()
+
+        assert (create.result(10).status_code, delete.result(10).status_code) == (200, 200)
+    assert not (settings.spaces_root / SPACE / "notes").exists()
+    assert not (settings.spaces_root / SPACE / ".dm" / "notes").exists()

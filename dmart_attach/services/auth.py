@@ -105,7 +105,7 @@ class Auth:
             raise INVALID_LOGIN
         self.store.sessions.clear_failed_logins(user.shortname)
         address = self.user_address(user.shortname)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             current = self.load_user(user.shortname) or user
             current.last_login = {"timestamp": int(time.time()), "headers": headers}
             self.store.tree.save(address, current)
@@ -116,7 +116,7 @@ class Auth:
         if self.store.sessions.count_failed_login(shortname) < self.settings.max_failed_login_attempts:
             return
         address = self.user_address(shortname)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             user = self.load_user(shortname)
             if user is None or not user.is_active:
                 return
@@ -154,7 +154,7 @@ class Auth:
     def set_password(self, shortname: str, password: str) -> None:
         """Set a user's password and activate it (the `set-password` command), ending its sessions."""
         address = self.user_address(shortname)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             user = self.load_user(shortname)
             if user is None:
                 raise LookupError(f"no user {shortname} in {self.settings.management_space}/{USERS_FOLDER}")

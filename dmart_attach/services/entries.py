@@ -119,7 +119,7 @@ class Entries:
             meta.password = self.store.passwords.hash(attributes["password"])  # type: ignore[attr-defined]
         file_body = self._prepare_payload(address, meta)
 
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             self.rules.check_create(address, meta)
             self.store.tree.save(address, meta, payload=file_body)
             if resource_type == ResourceType.space:
@@ -156,7 +156,7 @@ class Entries:
         attributes = dict(record.attributes)
         text_change = self.rules.split_update_text(address, attributes)
 
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
@@ -234,7 +234,7 @@ class Entries:
         address = self.store.address(space_name, record.subpath, record.shortname, record.resource_type)
         if address.resource_type == ResourceType.space and space_name == self.store.settings.management_space:
             raise DmartError(400, "request", 204, "The management space cannot be deleted")
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
