@@ -287,3 +287,29 @@ def test_set_password_gives_a_deactivated_user_back(admin: Api, settings: Settin
     admin.client.app.state.services.auth.set_password("ali", "Ali_pass_9")  # type: ignore[attr-defined]
 
     login(admin.client, "ali", "Ali_pass_9")
+
+
+def test_a_refused_user_create_does_not_echo_the_password(admin: Api, settings: Settings) -> None:
+    space = settings.management_space
+    admin.create(space, record("user", "users", "ali", is_active=True, password="Ali_pass_1"))
+
+    response = admin.request(space, "create", record("user", "users", "ali", is_active=True, password="Ali_pass_2"))
+
+    [failed] = response.json()["error"]["info"][0]["failed"]
+    assert failed["record"]["attributes"] == {"is_active": True}
+    assert "Ali_pass" not in response.text
+
+
+def test_validation_errors_do_not_echo_passwords(admin: Api, settings: Settings) -> None:
+    no_shortname = {"resource_type": "user", "subpath": "users", "attributes": {"password": "Ali_pass_1"}}
+    created = admin.client.post(
+        "/managed/request",
+        json={"space_name": settings.management_space, "request_type": "create", "records": [no_shortname]},
+        headers=admin.headers,
+    )
+    logged_in = admin.client.post("/user/login", json={"shortname": "dmart", "password": ["Ali_pass_2"]})
+
+    assert (created.status_code, logged_in.status_code) == (422, 422)
+    assert created.json()["error"]["info"][0]["input"]["attributes"] == {"password": "******"}
+    assert logged_in.json()["error"]["info"][0]["input"] == "******"
+    assert "Ali_pass" not in created.text + logged_in.text
