@@ -247,3 +247,23 @@ def test_deleting_an_attachment_removes_only_it(api: Api) -> None:
 
     assert response.status_code == 200, response.text
     assert [item["shortname"] for item in attachments(api)["comment"]] == ["c2"]
+
+
+def test_updates_keep_references_valid(api: Api) -> None:
+    api.create(SPACE, record("comment", PARENT, "c1", body="Nice"))
+    api.create(SPACE, record("reply", PARENT, "r1", body="Thanks", in_reply_to="c1"))
+    target = {"type": "content", "space_name": SPACE, "subpath": "posts", "shortname": "entry1"}
+    api.create(SPACE, record("relationship", PARENT, "rel1", related_to=target))
+
+    reply = api.request(SPACE, "update", record("reply", PARENT, "r1", in_reply_to="ghost"))
+    relationship = api.request(
+        SPACE, "update", record("relationship", PARENT, "rel1", related_to={**target, "shortname": "ghost"})
+    )
+
+    assert [(answer.status_code, answer.json()["error"]["info"][0]["loc"]) for answer in (reply, relationship)] == [
+        (422, ["attributes", "in_reply_to"]),
+        (422, ["attributes", "related_to"]),
+    ]
+    grouped = attachments(api)
+    assert grouped["reply"][0]["attributes"]["in_reply_to"] == "c1"
+    assert grouped["relationship"][0]["attributes"]["related_to"]["shortname"] == "entry1"

@@ -188,6 +188,7 @@ class Entries:
                 file_bytes = dump_payload(new_body)
             elif updated.payload is not None and isinstance(updated.payload.body, dict):
                 self.rules.validate_body(address, updated.payload, updated.payload.body)
+            self.rules.check_references(address, updated)
             self.store.tree.save(address, updated, payload=file_bytes, stale_payload=stale)
 
             keys = set(history.flatten(record.attributes)) | set(record.attributes)

@@ -81,13 +81,13 @@ class Rules:
                 )
             if tree.attachment_taken(address):
                 raise DmartError(400, "request", 400, f"This shortname {shortname} already exists")
-            self._check_references(address, meta)
+            self.check_references(address, meta)
         elif tree.entry_type(space_name=space, subpath=subpath, shortname=shortname) is not None:
             raise DmartError(400, "request", 400, f"This shortname {shortname} already exists")
         elif subpath != ROOT and not tree.folder_exists(space, subpath):
             raise DmartError(404, "db", 220, f"The folder {space}/{subpath} does not exist")
 
-    def _check_references(self, address: Address, meta: Meta) -> None:
+    def check_references(self, address: Address, meta: Meta) -> None:
         """A reply's comment and a relationship's target must exist."""
         if isinstance(meta, Relationship):
             target = meta.related_to
