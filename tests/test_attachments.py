@@ -267,3 +267,16 @@ def test_updates_keep_references_valid(api: Api) -> None:
     grouped = attachments(api)
     assert grouped["reply"][0]["attributes"]["in_reply_to"] == "c1"
     assert grouped["relationship"][0]["attributes"]["related_to"]["shortname"] == "entry1"
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "text"),
+    [
+        ("comment", {"content_type": "comment", "body": "stale remark"}, {"body": "stale remark"}),
+        ("reaction", {"content_type": "reaction", "body": "love"}, {"type": "love"}),
+    ],
+)
+def test_a_bare_text_payload_body_is_the_text(api: Api, kind: str, payload: dict[str, Any], text: Any) -> None:
+    api.create(SPACE, record(kind, PARENT, "t1", payload=payload))
+
+    assert only(api, kind)["attributes"]["payload"]["body"] == text

@@ -132,6 +132,10 @@ def split_text(resource_type: ResourceType, attributes: dict[str, Any]) -> dict[
     if isinstance(payload, dict) and isinstance(payload.get("body"), dict):
         text.update(payload["body"])
         attributes.pop("payload")
+    elif isinstance(payload, dict) and isinstance(payload.get("body"), str):
+        # Dmart also takes the bare text as the payload body: a comment's words, a reaction's kind.
+        text["type" if resource_type == ResourceType.reaction else "body"] = payload["body"]
+        attributes.pop("payload")
     for field in model.model_fields:
         if field in attributes:
             text[field] = attributes.pop(field)
