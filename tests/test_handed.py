@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import SHARED
 from tests.utils.factories import Api
+from tests.utils.handed import CASES
 
-CASES = {case["id"]: case for case in map(json.loads, (SHARED / "cases" / "handed.jsonl").read_text().splitlines())}
 FOUNDATION_CASES = ["B01", "B03", "B21", "B23"]
 
 

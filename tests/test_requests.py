@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import SHARED
 from tests.utils.factories import Api, json_payload, record, request_body
+from tests.utils.handed import CASES
 
 GOLDENS = SHARED / "goldens" / "dmart-1.6.0"
 SPACE = "demo"
@@ -98,11 +99,8 @@ def test_update_with_a_null_payload_keeps_the_stored_one_b03(api: Api) -> None:
 
 
 def test_nan_and_infinity_are_refused_and_nothing_is_written_b21(api: Api, settings: Any) -> None:
-    raw = (
-        '{"space_name": "demo", "request_type": "create", "records": [{"resource_type": "content", '
-        '"subpath": "notes", "shortname": "n21", "attributes": {"is_active": true, '
-        '"payload": {"content_type": "json", "body": {"ratio": NaN, "limit": Infinity}}}}]}'
-    )
+    raw = CASES["B21"]["request"]["body"]
+    assert "NaN" in raw and "Infinity" in raw
 
     response = api.client.post(
         "/managed/request", content=raw, headers={**api.headers, "content-type": "application/json"}
