@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from dmart_attach.api.app import create_app
 from dmart_attach.config import Settings
-from dmart_attach.services.auth import SecretTooShort, load_secret
+from dmart_attach.services.auth import UnsafeSettings, load_secret
 from tests.conftest import ADMIN_PASSWORD, REPO, login, make_settings
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "dmart-attach"
@@ -70,7 +70,7 @@ def test_a_missing_secret_is_generated_once_outside_the_tree(empty_spaces: Path)
 
 
 def test_a_short_secret_is_refused(empty_spaces: Path) -> None:
-    with pytest.raises(SecretTooShort, match="at least 32 bytes"):
+    with pytest.raises(UnsafeSettings, match="at least 32 bytes"):
         load_secret(make_settings(empty_spaces, jwt_secret="ABC"))
 
 
@@ -100,3 +100,8 @@ def test_a_configured_secret_signs_the_tokens(empty_spaces: Path) -> None:
         headers = login(client, "dmart", ADMIN_PASSWORD)
     with TestClient(create_app(make_settings(empty_spaces))) as other:
         assert other.get("/info/me", headers=headers).json()["error"]["code"] == 47
+
+
+def test_state_inside_the_tree_is_refused(empty_spaces: Path) -> None:
+    with pytest.raises(UnsafeSettings, match="INDEX_PATH must be outside SPACES_FOLDER"):
+        load_secret(make_settings(empty_spaces, index_path=empty_spaces / "state"))

@@ -28,15 +28,17 @@ MIN_SECRET_BYTES = 32
 USERS_FOLDER = "users"
 
 
-class SecretTooShort(RuntimeError):
-    """JWT_SECRET is set but too short to sign tokens safely."""
+class UnsafeSettings(RuntimeError):
+    """Settings the service refuses to start with: a short JWT_SECRET, a secret kept inside the tree."""
 
 
 def load_secret(settings: Settings) -> str:
     """The signing secret: JWT_SECRET, or one generated once and kept beside the tree."""
+    if settings.state_root.is_relative_to(settings.spaces_root):
+        raise UnsafeSettings("INDEX_PATH must be outside SPACES_FOLDER: it keeps the generated secret and sessions")
     if settings.jwt_secret:
         if len(settings.jwt_secret.encode()) < MIN_SECRET_BYTES:
-            raise SecretTooShort(
+            raise UnsafeSettings(
                 f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long; leave it empty to have one generated"
             )
         return settings.jwt_secret
