@@ -6,7 +6,7 @@ import sys
 
 from dmart_attach import logs
 from dmart_attach.config import get_settings
-from dmart_attach.services.auth import SecretTooShort
+from dmart_attach.services.auth import UnsafeSettings
 from dmart_attach.services.bootstrap import bootstrap
 from dmart_attach.services.container import build_services
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(get_settings().log_level)
     try:
         result: int = args.run(args)
-    except SecretTooShort as error:
+    except UnsafeSettings as error:
         print(f"dmart-attach: {error}", file=sys.stderr)  # noqa: T201
         return 2
     return result

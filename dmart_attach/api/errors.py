@@ -17,10 +17,26 @@ logger = logging.getLogger(__name__)
 CATCH_ALL = DmartError(422, "catchall", 230, "Requested method or path is invalid")
 
 
+SECRET_KEYS = frozenset({"password"})
+MASK = "******"
+
+
+def _masked(value: Any) -> Any:
+    """`value` with every secret in it masked, as an error may echo what a client sent."""
+    if isinstance(value, dict):
+        return {key: MASK if key in SECRET_KEYS else _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
 def _validation_info(errors: Any) -> list[Any]:
     info = []
     for error in errors:
         item = {key: error[key] for key in ("type", "loc", "msg", "input", "ctx") if key in error}
+        if "input" in item:
+            secret = any(part in SECRET_KEYS for part in item["loc"] if isinstance(part, str))
+            item["input"] = MASK if secret else _masked(item["input"])
         info.append(item)
     encoded: list[Any] = jsonable_encoder(
         info, custom_encoder={Exception: str, bytes: lambda raw: raw.decode(errors="replace")}

@@ -60,7 +60,9 @@ class DmartMiddleware:
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception:
-            logger.exception("unhandled error", extra={"method": scope["method"], "path": scope["path"]})
+            logger.exception(
+                "unhandled error", extra={"request_id": rid, "method": scope["method"], "path": scope["path"]}
+            )
             if not status["sent"]:
                 await send_with_headers(
                     {
@@ -74,6 +76,7 @@ class DmartMiddleware:
             logger.info(
                 "request",
                 extra={
+                    "request_id": rid,
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status["code"],

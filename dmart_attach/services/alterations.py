@@ -58,7 +58,7 @@ class Alterations:
         )
         answer = self.entries.update(space_name, update, caller, patch=False)
 
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             current = tree.load(address)
             # Another apply of the same alteration may have finished first.
             if current is not None and current.uuid == alteration.uuid:

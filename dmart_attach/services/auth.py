@@ -29,15 +29,17 @@ MIN_SECRET_BYTES = 32
 USERS_FOLDER = "users"
 
 
-class SecretTooShort(RuntimeError):
-    """JWT_SECRET is set but too short to sign tokens safely."""
+class UnsafeSettings(RuntimeError):
+    """Settings the service refuses to start with: a short JWT_SECRET, a secret kept inside the tree."""
 
 
 def load_secret(settings: Settings) -> str:
     """The signing secret: JWT_SECRET, or one generated once and kept beside the tree."""
+    if settings.state_root.is_relative_to(settings.spaces_root):
+        raise UnsafeSettings("INDEX_PATH must be outside SPACES_FOLDER: it keeps the generated secret and sessions")
     if settings.jwt_secret:
         if len(settings.jwt_secret.encode()) < MIN_SECRET_BYTES:
-            raise SecretTooShort(
+            raise UnsafeSettings(
                 f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long; leave it empty to have one generated"
             )
         return settings.jwt_secret
@@ -106,7 +108,7 @@ class Auth:
             raise INVALID_LOGIN
         self.store.sessions.clear_failed_logins(user.shortname)
         address = self.user_address(user.shortname)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             current = self.load_user(user.shortname) or user
             current.last_login = {"timestamp": int(time.time()), "headers": headers}
             self.store.tree.save(address, current)
@@ -118,7 +120,7 @@ class Auth:
         if attempts < self.settings.max_failed_login_attempts:
             return
         address = self.user_address(shortname)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             user = self.load_user(shortname)
             if user is None or not user.is_active:
                 return
@@ -157,13 +159,16 @@ class Auth:
         self.store.sessions.end_token(session.token_id, session.expires)
 
     def set_password(self, shortname: str, password: str) -> None:
-        """Set a user's password (the `set-password` command), ending its sessions."""
+        """Set a user's password and activate it (the `set-password` command), ending its sessions."""
         address = self.user_address(shortname)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             user = self.load_user(shortname)
             if user is None:
                 raise LookupError(f"no user {shortname} in {self.settings.management_space}/{USERS_FOLDER}")
             user.password = self.store.passwords.hash(password)
+            # Setting a password is also how an account deactivated by failed logins is given back.
+            user.is_active = True
             user.updated_at = now()
             self.store.tree.save(address, user)
         self.store.sessions.end_user_sessions(shortname)
+        self.store.sessions.clear_failed_logins(shortname)

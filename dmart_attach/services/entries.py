@@ -11,7 +11,7 @@ from dmart_attach.clock import now
 from dmart_attach.errors import DmartError, RecordInvalid, not_found
 from dmart_attach.models.api import Record
 from dmart_attach.models.core import Meta, Payload
-from dmart_attach.models.enums import FILE_ATTACHMENTS, ActionType, ResourceType
+from dmart_attach.models.enums import FILE_ATTACHMENTS, INLINE_CONTENT_TYPES, ActionType, ContentType, ResourceType
 from dmart_attach.models.registry import META_CLASSES, meta_class
 from dmart_attach.services import history
 from dmart_attach.services.access import Access
@@ -19,7 +19,7 @@ from dmart_attach.services.attaching import Attaching
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.locking import Locking
 from dmart_attach.services.payloads import checksum, deep_merge, invalid_body, split_json_body
-from dmart_attach.services.records import to_record
+from dmart_attach.services.records import HIDDEN, to_record
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
@@ -47,6 +47,27 @@ def build_meta(resource_type: ResourceType, values: dict[str, Any]) -> Meta:
         return cls.model_validate(values)
     except ValidationError as error:
         raise RecordInvalid(_validation_info(error, ["attributes"])) from None
+
+
+def _refuse_file_body(payload: Payload) -> None:
+    """Payload files come from uploads: a request naming one could point at another entry's file."""
+    kept_in_file = payload.content_type not in INLINE_CONTENT_TYPES and payload.content_type != ContentType.json
+    if kept_in_file and payload.body is not None:
+        raise invalid_body(f"A {payload.content_type.value} payload is uploaded with /managed/resource_with_payload")
+
+
+def _history_view(shown: dict[str, Any]) -> dict[str, Any]:
+    """The flattened meta a history diff compares, without secrets."""
+    return history.flatten({key: value for key, value in shown.items() if key not in HIDDEN})
+
+
+def _stored_text(meta: Meta, file_body: Any) -> dict[str, Any]:
+    """The text a comment-like attachment holds now: its payload file's body, or its inline body."""
+    if isinstance(file_body, dict):
+        return file_body
+    if meta.payload is not None and isinstance(meta.payload.body, dict):
+        return meta.payload.body
+    return {}
 
 
 class Entries:
@@ -105,7 +126,7 @@ class Entries:
             meta.password = self.store.passwords.hash(attributes["password"])  # type: ignore[attr-defined]
         file_body = self._prepare_payload(address, meta)
 
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             self.rules.check_create(address)
             self.locking.ensure_unlocked(address, caller, action="create")
             self.attaching.check(address, meta)
@@ -122,6 +143,7 @@ class Entries:
             return None
         if address.resource_type == ResourceType.schema and meta.shortname != "meta_schema":
             meta.payload.schema_shortname = "meta_schema"
+        _refuse_file_body(meta.payload)
         body = split_json_body(meta.payload, file_stem=meta.shortname)
         if body is None:
             if isinstance(meta.payload.body, dict):
@@ -144,14 +166,14 @@ class Entries:
         attributes = dict(record.attributes)
         text_change = self.rules.split_update_text(address, attributes)
 
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
             self.access.require(caller, ActionType.update, address, meta=meta, attributes=record.attributes, number=5)
             self.locking.ensure_unlocked(address, caller)
             stored_body = self.store.body_of(address, meta)
-            old_flat = history.flatten(self.store.shown(meta, stored_body))
+            old_flat = _history_view(self.store.shown(meta, stored_body))
 
             values = meta.model_dump()
             fields = type(meta).model_fields
@@ -165,7 +187,7 @@ class Entries:
 
             new_body, stale = self._merge_payload(address, meta, updated, attributes.get("payload"), stored_body)
             if text_change is not None:
-                new_body = deep_merge(new_body if isinstance(new_body, dict) else {}, text_change)
+                new_body = deep_merge(_stored_text(updated, new_body), text_change)
                 new_body = self.rules.checked_text(address, new_body)
                 if updated.payload is None:
                     updated.payload = Payload(content_type=self.rules.text_content_type(address), body=None)
@@ -184,7 +206,7 @@ class Entries:
             keys = set(history.flatten(record.attributes)) | set(record.attributes)
             if text_change is not None:
                 keys.add("payload.body")
-            new_flat = history.flatten(self.store.shown(updated, new_body))
+            new_flat = _history_view(self.store.shown(updated, new_body))
             self.store.record_history(address, caller, history.diff(old_flat, new_flat, keys))
         self.store.after_user_change(address, meta, updated, attributes)
         return self._answer(address, updated, file_bytes)
@@ -208,6 +230,7 @@ class Entries:
             raise RecordInvalid(_validation_info(error, ["attributes", "payload"])) from None
         body = change["body"]
         payload = updated.payload
+        _refuse_file_body(payload.model_copy(update={"body": body}))
         if payload.content_type.value == "json":
             if not isinstance(body, (dict, list)):
                 raise invalid_body("A JSON payload needs an object or a list as its body")
@@ -224,7 +247,7 @@ class Entries:
         address = self.store.address(space_name, record.subpath, record.shortname, record.resource_type)
         if address.resource_type == ResourceType.space and space_name == self.store.settings.management_space:
             raise DmartError(400, "request", 204, "The management space cannot be deleted")
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)

@@ -80,7 +80,7 @@ class Locking:
         if address.is_attachment or address.resource_type == ResourceType.space:
             raise DmartError(400, "lock", 219, "Only entries and folders can be locked")
         period = self.store.settings.lock_period
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             if not self.store.tree.exists(address):
                 raise not_found(address.space_name, address.subpath, address.shortname, address.resource_type.value)
             current = self.holder(space_name=address.space_name, subpath=address.subpath, shortname=address.shortname)
@@ -108,7 +108,7 @@ class Locking:
         if resource_type is None:
             raise no_lock_to_release()
         address = Address(space_name, subpath, shortname, resource_type)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             lock = self.holder(space_name=space_name, subpath=subpath, shortname=shortname)
             if lock is None or lock.owner_shortname != caller.shortname:
                 raise no_lock_to_release()

@@ -91,7 +91,9 @@ class Moving:
         ):
             raise DmartError(400, "move", 206, "A folder cannot be moved into itself")
 
-        with self.store.locks.hold(*self.store.lock_keys(source), *self.store.lock_keys(target)):
+        held = (*self.store.lock_keys(source), *self.store.lock_keys(target))
+        containers = (*self.store.ancestor_keys(source), *self.store.ancestor_keys(target))
+        with self.store.locks.hold(*held, shared=containers):
             meta = self.store.tree.load(source)
             if meta is None:
                 raise not_found(space_name, source.subpath, source.shortname, resource_type.value)

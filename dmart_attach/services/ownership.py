@@ -62,7 +62,7 @@ class Ownership:
         self, space_name: str, record: Record, caller: Caller, *, action: ActionType, field: str, value: Any
     ) -> dict[str, Any]:
         address = self.store.address(space_name, record.subpath, record.shortname, record.resource_type)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)

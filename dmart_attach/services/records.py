@@ -7,7 +7,8 @@ from dmart_attach.models.attachments import TEXT_MODELS
 from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ResourceType
 
-_HIDDEN = {"password"}
+# Meta fields never shown to a client nor written into history.
+HIDDEN = frozenset({"password"})
 
 
 def meta_attributes(meta: Meta, resource_type: ResourceType) -> dict[str, Any]:
@@ -15,7 +16,7 @@ def meta_attributes(meta: Meta, resource_type: ResourceType) -> dict[str, Any]:
     attributes = meta.model_dump(mode="json", exclude={"uuid", "shortname"})
     if meta.payload is not None:
         attributes["payload"] = meta.payload.model_dump(mode="json", exclude_none=True)
-    for key in _HIDDEN:
+    for key in HIDDEN:
         attributes.pop(key, None)
     if resource_type in TEXT_MODELS and meta.payload is not None and isinstance(meta.payload.body, dict):
         # The text is stored in the payload form; answers also show it at the top level.
@@ -49,7 +50,7 @@ def to_record(
 def entry_view(meta: Meta, resource_type: ResourceType) -> dict[str, Any]:
     """The meta as GET /managed/entry answers it: nulls dropped, secrets removed."""
     view = meta.model_dump(mode="json", exclude_none=True)
-    for key in _HIDDEN:
+    for key in HIDDEN:
         view.pop(key, None)
     if resource_type in TEXT_MODELS and meta.payload is not None and isinstance(meta.payload.body, dict):
         model, _ = TEXT_MODELS[resource_type]

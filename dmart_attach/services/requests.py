@@ -10,6 +10,7 @@ from dmart_attach.services.caller import Caller
 from dmart_attach.services.entries import Entries
 from dmart_attach.services.moving import Moving
 from dmart_attach.services.ownership import Ownership
+from dmart_attach.services.records import HIDDEN
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ def _failed_item(request_type: RequestType, record: Record, error: DmartError) -
     shown: Any = record.shortname
     if request_type == RequestType.create:
         shown = record.model_dump(mode="json")
+        shown["attributes"] = {key: value for key, value in record.attributes.items() if key not in HIDDEN}
     item: dict[str, Any] = {"record": shown, "error": error.message, "error_code": error.code}
     if error.info:
         item["info"] = error.info

@@ -62,7 +62,7 @@ class Rules:
         return split_text(address.resource_type, attributes)
 
     def check_create(self, address: Address) -> None:
-        """Refuse a taken name, a missing space or parent, and dangling references (under the lock)."""
+        """Refuse a taken name, a missing space, folder or parent (under the lock)."""
         tree = self.store.tree
         space, subpath, shortname = address.space_name, address.subpath, address.shortname
         if address.resource_type == ResourceType.space:

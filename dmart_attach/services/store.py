@@ -1,11 +1,12 @@
 """The storage a service works with, and the bookkeeping every write shares."""
 
 import logging
+from contextlib import AbstractContextManager
 from typing import Any
 
 from dmart_attach.config import Settings
 from dmart_attach.errors import DmartError
-from dmart_attach.identifiers import ROOT, join_subpath
+from dmart_attach.identifiers import ROOT, join_subpath, subpath_segments
 from dmart_attach.models.core import Folder, Meta
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.services import history
@@ -48,6 +49,23 @@ class Store:
             parent_subpath, parent = address.parent
             return own, f"{address.space_name}:{parent_subpath}:{parent}"
         return (own,)
+
+    def ancestor_keys(self, address: Address) -> tuple[str, ...]:
+        """The lock keys of the space and of every folder that contains `address` (or its parent entry)."""
+        if address.resource_type == ResourceType.space:
+            return ()
+        space = address.space_name
+        container = address.parent[0] if address.is_attachment else address.subpath
+        keys = [f"{space}:{ROOT}:{space}"]
+        parent = ROOT
+        for segment in subpath_segments(container):
+            keys.append(f"{space}:{parent}:{segment}")
+            parent = join_subpath(parent, segment)
+        return tuple(keys)
+
+    def write_lock(self, address: Address) -> AbstractContextManager[None]:
+        """Hold `address` for a write: its own locks, and its containers' shared so none is removed meanwhile."""
+        return self.locks.hold(*self.lock_keys(address), shared=self.ancestor_keys(address))
 
     def body_of(self, address: Address, meta: Meta) -> Any:
         """The stored JSON body of a meta's payload file (None when it has none)."""

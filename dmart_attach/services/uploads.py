@@ -212,7 +212,7 @@ class Uploads:
             # A replaced file keeps answering to the schema its entry already had.
             payload.schema_shortname = previous.payload.schema_shortname
         json_body = self._check_content(address, payload, kind.content_type, staged.path)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             existing = self.store.tree.load(address)
             self.locking.ensure_unlocked(address, caller, action="create" if existing is None else "update")
             if existing is None:

@@ -116,7 +116,7 @@ class Users:
         if password is not None:
             _check_password(password)
         address = self._address(caller.shortname)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             user = self._load(caller.shortname)
             if password is not None:
                 old_password = attributes.get("old_password")
@@ -171,7 +171,7 @@ class Users:
     def reset(self, caller: Caller, shortname: str) -> dict[str, Any]:
         """Make a user choose a new password at next login (needs `update` on that user)."""
         address = self._address(shortname)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             user = self._load(shortname)
             self.access.require(caller, ActionType.update, address, meta=user, number=10)
             if not user.force_password_change:
@@ -198,7 +198,7 @@ class Users:
         if not taken["unique"]:
             raise DmartError(400, "request", 415, f"The {taken['field']} is already taken")
         user.password = self.store.passwords.hash(password)
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.write_lock(address):
             if self.store.tree.exists(address):
                 raise DmartError(400, "request", 415, "The shortname is already taken")
             self.store.tree.save(address, user)

@@ -3,7 +3,7 @@
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,15 +22,20 @@ class LockFiles:
         return self.folder / f"{int.from_bytes(digest, 'big') % STRIPES}.lock"
 
     @contextmanager
-    def hold(self, *keys: str) -> Iterator[None]:
-        """Hold the locks of `keys` exclusively, taken in a fixed order so two holders never deadlock."""
-        paths = sorted({self._path(key) for key in keys})
+    def hold(self, *keys: str, shared: Iterable[str] = ()) -> Iterator[None]:
+        """Hold the locks of `keys` exclusively and those of `shared` shared.
+
+        They are taken in one fixed order so two holders never deadlock; a lock file named by both
+        is held exclusively.
+        """
+        modes = {self._path(key): fcntl.LOCK_SH for key in shared}
+        modes.update({self._path(key): fcntl.LOCK_EX for key in keys})
         handles: list[int] = []
         try:
-            for path in paths:
+            for path in sorted(modes):
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
                 handles.append(fd)
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                fcntl.flock(fd, modes[path])
             yield
         finally:
             for fd in reversed(handles):

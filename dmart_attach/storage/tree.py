@@ -59,6 +59,9 @@ class Tree:
     def load(self, address: Address) -> Meta | None:
         """The meta at `address`, or None when there is none."""
         path = self.layout.meta_file(address)
+        if address.resource_type == ResourceType.space and address.shortname != address.space_name:
+            # A space's meta is its own: `S` never names the space meta of another name.
+            return None
         try:
             raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
