@@ -5,11 +5,14 @@ from dataclasses import dataclass
 from dmart_attach.clock import set_timezone
 from dmart_attach.config import Settings
 from dmart_attach.services.auth import Auth, load_secret
+from dmart_attach.services.data_assets import DataAssets
 from dmart_attach.services.entries import Entries
 from dmart_attach.services.reading import Reading
 from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.schemas import Schemas
+from dmart_attach.services.sql_engine import QueryLimits
+from dmart_attach.services.sql_workers import SqlWorkers
 from dmart_attach.services.store import Store
 
 
@@ -21,6 +24,8 @@ class Services:
     entries: Entries
     requests: Requests
     reading: Reading
+    sql_workers: SqlWorkers
+    data_assets: DataAssets
 
 
 def build_services(settings: Settings) -> Services:
@@ -29,6 +34,13 @@ def build_services(settings: Settings) -> Services:
     store = Store(settings)
     schemas = Schemas(store.tree, settings.management_space)
     entries = Entries(store=store, rules=Rules(store=store, schemas=schemas))
+    sql_workers = SqlWorkers(size=settings.data_asset_workers, worker_memory_mib=settings.data_asset_worker_memory)
+    limits = QueryLimits(
+        timeout=settings.data_asset_timeout,
+        max_rows=settings.data_asset_max_rows,
+        memory_mib=settings.data_asset_memory_limit,
+        threads=settings.data_asset_threads,
+    )
     return Services(
         settings=settings,
         store=store,
@@ -36,4 +48,6 @@ def build_services(settings: Settings) -> Services:
         entries=entries,
         requests=Requests(entries=entries),
         reading=Reading(store=store),
+        sql_workers=sql_workers,
+        data_assets=DataAssets(store=store, workers=sql_workers, limits=limits),
     )

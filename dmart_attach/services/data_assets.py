@@ -1,0 +1,151 @@
+"""Querying an entry's data assets with SQL: which files, which tables, which answer."""
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dmart_attach.errors import DmartError, invalid_space, not_found
+from dmart_attach.identifiers import join_subpath
+from dmart_attach.models.data_asset import DataAssetQuery, DataAssetType
+from dmart_attach.models.enums import ResourceType
+from dmart_attach.services.caller import Caller
+from dmart_attach.services.sql_engine import QueryLimits, SqlJob
+from dmart_attach.services.sql_workers import SqlWorkers
+from dmart_attach.services.store import Store
+from dmart_attach.storage.layout import Address, UnsafePath
+
+logger = logging.getLogger(__name__)
+
+# The table every csv, jsonl or parquet query can read: all the selected assets together.
+UNION_TABLE = "file"
+
+_READERS = {
+    DataAssetType.csv: "read_csv({files}, union_by_name = true)",
+    DataAssetType.jsonl: "read_json({files}, format = 'newline_delimited', union_by_name = true)",
+    DataAssetType.parquet: "read_parquet({files}, union_by_name = true)",
+}
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One data-asset attachment and its file, relative to the folder of its parent entry."""
+
+    shortname: str
+    file: str
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def table_setup(kind: DataAssetType, assets: list[Asset]) -> tuple[str, ...]:
+    """The views that show `assets` as the table `file` (all of them) and each under its shortname."""
+    reader = _READERS[kind]
+
+    def view(name: str, files: list[str]) -> str:
+        listed = "[" + ", ".join(_sql_string(file) for file in files) + "]"
+        return f'CREATE VIEW "{name}" AS SELECT * FROM {reader.format(files=listed)}'
+
+    views = [view(UNION_TABLE, [asset.file for asset in assets])]
+    views += [view(asset.shortname, [asset.file]) for asset in assets if asset.shortname != UNION_TABLE]
+    return tuple(views)
+
+
+class DataAssets:
+    """SQL over the data-asset attachments of one entry, run by the worker pool."""
+
+    def __init__(self, *, store: Store, workers: SqlWorkers, limits: QueryLimits) -> None:
+        self.store = store
+        self.workers = workers
+        self.limits = limits
+
+    def _entry_folder(self, request: DataAssetQuery) -> Path:
+        """The parent entry's own `.dm` folder, after checking that the entry exists."""
+        tree = self.store.tree
+        if not tree.space_exists(request.space_name):
+            raise invalid_space(request.space_name)
+        parent = self.store.address(request.space_name, request.subpath, request.shortname, request.resource_type)
+        if tree.load(parent) is None:
+            raise not_found(request.space_name, request.subpath, request.shortname, request.resource_type.value)
+        return tree.layout.entry_dir(request.space_name, request.subpath, request.shortname)
+
+    def assets(self, request: DataAssetQuery) -> tuple[Path, list[Asset]]:
+        """The entry's folder and the assets a query reads: all of the kind, or those named."""
+        folder = self._entry_folder(request)
+        kind = ResourceType(request.data_asset_type.value)
+        own_subpath = join_subpath(request.subpath, request.shortname)
+        found = {
+            meta.shortname: meta
+            for resource_type, meta in self.store.tree.list_attachments(
+                space_name=request.space_name, subpath=request.subpath, shortname=request.shortname
+            )
+            if resource_type == kind
+        }
+        named = request.filter_data_assets or sorted(found)
+        missing = [name for name in named if name not in found]
+        if missing:
+            raise DmartError(404, "db", 220, f"No {kind.value} data asset named {', '.join(missing)} on this entry")
+        if not named:
+            raise DmartError(400, "data_asset", 220, f"This entry has no {kind.value} data asset")
+
+        assets = []
+        for name in named:
+            meta = found[name]
+            file_name = meta.payload.file_name if meta.payload is not None else None
+            address = Address(request.space_name, own_subpath, name, kind)
+            try:
+                path = self.store.tree.payload_path(address, file_name) if file_name else None
+            except UnsafePath:
+                path = None
+            if path is None or not path.is_file():
+                raise DmartError(404, "data_asset", 402, f"Invalid data asset file found at {own_subpath}/{name}")
+            assets.append(Asset(shortname=name, file=str(path.relative_to(folder))))
+        return folder, assets
+
+    def job(self, request: DataAssetQuery) -> SqlJob:
+        """The work a worker does for `request`: its files, its tables and the SQL."""
+        folder, assets = self.assets(request)
+        kind = request.data_asset_type
+        if kind.is_database:
+            engine = "sqlite" if kind == DataAssetType.sqlite else "duckdb"
+            return SqlJob(
+                engine=engine,
+                folder=str(folder),
+                files=(),
+                setup=(),
+                sql=request.query_string,
+                limits=self.limits,
+                database=assets[0].file,
+            )
+        return SqlJob(
+            engine="duckdb",
+            folder=str(folder),
+            files=tuple(asset.file for asset in assets),
+            setup=table_setup(kind, assets),
+            sql=request.query_string,
+            limits=self.limits,
+        )
+
+    def query(self, request: DataAssetQuery, *, caller: Caller) -> dict[str, Any]:
+        """Run the request's SQL; answer the columns, the rows as JSON and whether the row cap cut them."""
+        job = self.job(request)
+        started = time.monotonic()
+        answer = self.workers.run(job)
+        logger.info(
+            "data-asset query",
+            extra={
+                "user": caller.shortname,
+                "entry": f"{request.space_name}/{request.subpath}/{request.shortname}",
+                "data_asset_type": request.data_asset_type.value,
+                "returned": len(answer.rows),
+                "seconds": round(time.monotonic() - started, 4),
+            },
+        )
+        return {
+            "columns": answer.columns,
+            "rows": answer.rows,
+            "returned": len(answer.rows),
+            "truncated": answer.truncated,
+        }
