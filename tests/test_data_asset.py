@@ -287,3 +287,17 @@ def test_a_database_query_names_exactly_one_asset(admin: Api, spaces: Path, kind
 
         assert response.status_code == 422
         assert response.json()["error"]["type"] == "validation"
+
+
+def test_a_query_makes_tables_only_of_the_assets_it_names(admin: Api, spaces: Path) -> None:
+    attach(spaces, "good", "jsonl", b'{"n": 1}\n{"n": 2}\n')
+    attach(spaces, "broken", "jsonl", b'{"n": 1}\n{not json\n')
+
+    named = ask(admin, "SELECT count(*) AS n FROM good", kind="jsonl")
+    union = ask(admin, "SELECT count(*) AS n FROM file", kind="jsonl")
+
+    assert named.json()["attributes"]["rows"] == [{"n": 2}]
+    assert union.status_code == 400
+    assert union.json()["error"]["message"].startswith(
+        'Invalid Input Error: Malformed JSON in file "attachments.jsonl/broken.jsonl"'
+    )

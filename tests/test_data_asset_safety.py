@@ -177,3 +177,20 @@ def test_a_query_past_the_memory_limit_answers_400(admin: Api, spaces: Path) -> 
     message = assert_refused(ask(admin, "SELECT list(range) AS everything FROM range(50000000)"))
 
     assert message.startswith("Out of Memory Error")
+
+
+def test_a_replaced_asset_is_read_anew_by_the_next_query(admin: Api, spaces: Path) -> None:
+    before = ask(admin, "SELECT count(*) AS n FROM file").json()["attributes"]["rows"]
+
+    attach_data_asset(
+        spaces,
+        space_name="demo",
+        subpath="reports",
+        parent="sales",
+        shortname="rows",
+        kind="csv",
+        content=csv_bytes("region,total", "north,10", "south,4", "east,1"),
+    )
+    after = ask(admin, "SELECT count(*) AS n FROM file").json()["attributes"]["rows"]
+
+    assert (before, after) == ([{"n": 1}], [{"n": 3}])

@@ -11,7 +11,7 @@ from dmart_attach.services.reading import Reading
 from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.schemas import Schemas
-from dmart_attach.services.sql_engine import QueryLimits
+from dmart_attach.services.sql_jobs import QueryLimits
 from dmart_attach.services.sql_workers import SqlWorkers
 from dmart_attach.services.store import Store
 
@@ -34,12 +34,14 @@ def build_services(settings: Settings) -> Services:
     store = Store(settings)
     schemas = Schemas(store.tree, settings.management_space)
     entries = Entries(store=store, rules=Rules(store=store, schemas=schemas))
-    sql_workers = SqlWorkers(size=settings.data_asset_workers, worker_memory_mib=settings.data_asset_worker_memory)
     limits = QueryLimits(
         timeout=settings.data_asset_timeout,
         max_rows=settings.data_asset_max_rows,
         memory_mib=settings.data_asset_memory_limit,
         threads=settings.data_asset_threads,
+    )
+    sql_workers = SqlWorkers(
+        size=settings.data_asset_workers, worker_memory_mib=settings.data_asset_worker_memory, limits=limits
     )
     return Services(
         settings=settings,
@@ -49,5 +51,5 @@ def build_services(settings: Settings) -> Services:
         requests=Requests(entries=entries),
         reading=Reading(store=store),
         sql_workers=sql_workers,
-        data_assets=DataAssets(store=store, workers=sql_workers, limits=limits),
+        data_assets=DataAssets(store=store, workers=sql_workers),
     )

@@ -11,7 +11,7 @@ from dmart_attach.identifiers import join_subpath
 from dmart_attach.models.data_asset import DataAssetQuery, DataAssetType
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.services.caller import Caller
-from dmart_attach.services.sql_engine import QueryLimits, SqlJob
+from dmart_attach.services.sql_jobs import SqlJob
 from dmart_attach.services.sql_workers import SqlWorkers
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address, UnsafePath
@@ -22,9 +22,9 @@ logger = logging.getLogger(__name__)
 UNION_TABLE = "file"
 
 _READERS = {
-    DataAssetType.csv: "read_csv({files}, union_by_name = true)",
-    DataAssetType.jsonl: "read_json({files}, format = 'newline_delimited', union_by_name = true)",
-    DataAssetType.parquet: "read_parquet({files}, union_by_name = true)",
+    DataAssetType.csv: "read_csv({files}{options})",
+    DataAssetType.jsonl: "read_json({files}, format = 'newline_delimited'{options})",
+    DataAssetType.parquet: "read_parquet({files}{options})",
 }
 
 
@@ -40,26 +40,35 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def table_setup(kind: DataAssetType, assets: list[Asset]) -> tuple[str, ...]:
-    """The views that show `assets` as the table `file` (all of them) and each under its shortname."""
-    reader = _READERS[kind]
+def _reader(kind: DataAssetType, files: list[str]) -> str:
+    if len(files) == 1:
+        return _READERS[kind].format(files=_sql_string(files[0]), options="")
+    listed = "[" + ", ".join(_sql_string(file) for file in files) + "]"
+    return _READERS[kind].format(files=listed, options=", union_by_name = true")
 
-    def view(name: str, files: list[str]) -> str:
-        listed = "[" + ", ".join(_sql_string(file) for file in files) + "]"
-        return f'CREATE VIEW "{name}" AS SELECT * FROM {reader.format(files=listed)}'
 
-    views = [view(UNION_TABLE, [asset.file for asset in assets])]
-    views += [view(asset.shortname, [asset.file]) for asset in assets if asset.shortname != UNION_TABLE]
-    return tuple(views)
+def table_setup(kind: DataAssetType, assets: list[Asset], *, query: str) -> tuple[str, ...]:
+    """The views that show `assets` as the table `file` (all of them) and each under its shortname.
+
+    Making a view reads the start of its files to learn their columns, so only the views whose
+    names the query's text mentions are made: a name it never mentions cannot be read.
+    """
+    mentioned = query.casefold()
+    views = [(UNION_TABLE, [asset.file for asset in assets])]
+    views += [(asset.shortname, [asset.file]) for asset in assets if asset.shortname != UNION_TABLE]
+    return tuple(
+        f'CREATE VIEW "{name}" AS SELECT * FROM {_reader(kind, files)}'
+        for name, files in views
+        if name.casefold() in mentioned
+    )
 
 
 class DataAssets:
     """SQL over the data-asset attachments of one entry, run by the worker pool."""
 
-    def __init__(self, *, store: Store, workers: SqlWorkers, limits: QueryLimits) -> None:
+    def __init__(self, *, store: Store, workers: SqlWorkers) -> None:
         self.store = store
         self.workers = workers
-        self.limits = limits
 
     def _entry_folder(self, request: DataAssetQuery) -> Path:
         """The parent entry's own `.dm` folder, after checking that the entry exists."""
@@ -108,24 +117,31 @@ class DataAssets:
         """The work a worker does for `request`: its files, its tables and the SQL."""
         folder, assets = self.assets(request)
         kind = request.data_asset_type
-        if kind.is_database:
-            engine = "sqlite" if kind == DataAssetType.sqlite else "duckdb"
+        if kind == DataAssetType.sqlite:
             return SqlJob(
-                engine=engine,
+                engine="sqlite",
                 folder=str(folder),
                 files=(),
                 setup=(),
                 sql=request.query_string,
-                limits=self.limits,
                 database=assets[0].file,
+            )
+        if kind == DataAssetType.duckdb:
+            database = assets[0].file
+            return SqlJob(
+                engine="duckdb",
+                folder=str(folder),
+                files=(database,),
+                setup=(),
+                sql=request.query_string,
+                database=database,
             )
         return SqlJob(
             engine="duckdb",
             folder=str(folder),
             files=tuple(asset.file for asset in assets),
-            setup=table_setup(kind, assets),
+            setup=table_setup(kind, assets, query=request.query_string),
             sql=request.query_string,
-            limits=self.limits,
         )
 
     def query(self, request: DataAssetQuery, *, caller: Caller) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from multiprocessing.process import BaseProcess
 
 from dmart_attach.errors import DmartError
 from dmart_attach.services import sql_engine
-from dmart_attach.services.sql_engine import SqlAnswer, SqlJob, SqlRefusal
+from dmart_attach.services.sql_jobs import QueryLimits, SqlAnswer, SqlJob, SqlRefusal
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,11 @@ class _Worker:
 class SqlWorkers:
     """Worker processes started ahead and reused, each answering one query at a time."""
 
-    def __init__(self, *, size: int, worker_memory_mib: int) -> None:
+    def __init__(self, *, size: int, worker_memory_mib: int, limits: QueryLimits, grace: float = GRACE_SECONDS) -> None:
         self.size = size
         self.worker_memory_mib = worker_memory_mib
+        self.limits = limits
+        self.grace = grace
         self._context = multiprocessing.get_context("forkserver")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
@@ -80,7 +82,10 @@ class SqlWorkers:
         # Called with the lock held.
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(
-            target=sql_engine.serve, args=(child_end, self.worker_memory_mib), name="dmart-attach-sql", daemon=True
+            target=sql_engine.serve,
+            args=(child_end, self.worker_memory_mib, self.limits),
+            name="dmart-attach-sql",
+            daemon=True,
         )
         process.start()
         child_end.close()
@@ -112,13 +117,14 @@ class SqlWorkers:
 
     def run(self, job: SqlJob) -> SqlAnswer:
         """Run `job` in a worker; a refusal, a timeout or a dead worker raises a 400."""
-        worker = self._checkout(job.limits.timeout)
+        timeout = self.limits.timeout
+        worker = self._checkout(timeout)
         try:
             worker.connection.send(job)
-            if not worker.connection.poll(job.limits.timeout + GRACE_SECONDS):
+            if not worker.connection.poll(timeout + self.grace):
                 logger.warning("query worker did not answer in time; replacing it", extra={"pid": worker.process.pid})
                 self._replace(worker)
-                raise query_timed_out(f"The query ran past the time limit of {job.limits.timeout:g} s and was stopped")
+                raise query_timed_out(f"The query ran past the time limit of {timeout:g} s and was stopped")
             outcome = worker.connection.recv()
         except (EOFError, OSError):
             logger.warning("query worker died; replacing it", extra={"pid": worker.process.pid})
