@@ -194,3 +194,31 @@ def test_a_replaced_asset_is_read_anew_by_the_next_query(admin: Api, spaces: Pat
     after = ask(admin, "SELECT count(*) AS n FROM file").json()["attributes"]["rows"]
 
     assert (before, after) == ([{"n": 1}], [{"n": 3}])
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("parquet", "Invalid Input Error: No magic bytes found at end of file 'attachments.parquet/damaged.parquet'"),
+        ("duckdb", 'IO Error: The file "attachments.duckdb/damaged.duckdb" exists, but it is not a valid DuckDB'),
+        ("sqlite", "file is not a database"),
+    ],
+)
+def test_a_damaged_file_answers_400_without_harming_the_service(
+    admin: Api, spaces: Path, kind: str, message: str
+) -> None:
+    attach_data_asset(
+        spaces,
+        space_name="demo",
+        subpath="reports",
+        parent="sales",
+        shortname="damaged",
+        kind=kind,
+        content=b"PAR1 this is not what it claims to be " * 100,
+    )
+
+    table = "file" if kind == "parquet" else "sqlite_master" if kind == "sqlite" else "t"
+    refused = assert_refused(ask(admin, f"SELECT * FROM {table}", kind=kind, asset="damaged"))
+
+    assert refused.startswith(message)
+    assert ask(admin, "SELECT count(*) AS n FROM file").json()["attributes"]["rows"] == [{"n": 1}]

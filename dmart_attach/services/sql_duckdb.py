@@ -14,7 +14,15 @@ from collections import OrderedDict
 
 import duckdb
 
-from dmart_attach.services.sql_jobs import Deadline, QueryLimits, SqlAnswer, SqlJob, SqlRefusal, timed_out
+from dmart_attach.services.sql_jobs import (
+    Deadline,
+    QueryLimits,
+    SqlAnswer,
+    SqlJob,
+    SqlRefusal,
+    refused_by,
+    timed_out,
+)
 from dmart_attach.services.sql_values import column_names, json_rows
 
 # Statement kinds a query may be: reading, and explaining how it would read.
@@ -48,7 +56,7 @@ def _refused(sql: str) -> SqlRefusal | None:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as error:
-        return SqlRefusal(str(error).strip())
+        return refused_by(error)
     if len(statements) != 1:
         return SqlRefusal(f"A query is exactly one statement; this one has {len(statements)}")
     if statements[0].type not in _READING_STATEMENTS:
@@ -87,7 +95,7 @@ class Databases:
             try:
                 database = open_database(self.limits, job.database)
             except duckdb.Error as error:
-                return SqlRefusal(str(error).strip())
+                return refused_by(error)
         else:
             database = self._spare or open_database(self.limits)
             self._spare = None
@@ -101,7 +109,7 @@ class Databases:
             database.execute("SET lock_configuration = true")
         except duckdb.Error as error:
             database.close()
-            return timed_out(self.limits) if deadline.expired else SqlRefusal(str(error).strip())
+            return timed_out(self.limits) if deadline.expired else refused_by(error)
         except BaseException:
             database.close()
             raise
@@ -144,7 +152,7 @@ class Databases:
             fetched = result.fetchmany(limits.max_rows + 1)
             description = result.description or []
         except duckdb.Error as error:
-            return timed_out(limits) if deadline.expired else SqlRefusal(str(error).strip())
+            return timed_out(limits) if deadline.expired else refused_by(error)
         finally:
             deadline.cancel()
             connection.close()

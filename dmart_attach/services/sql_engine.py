@@ -10,7 +10,7 @@ import signal
 from multiprocessing.connection import Connection
 
 from dmart_attach.services.sql_duckdb import Databases
-from dmart_attach.services.sql_jobs import QueryLimits, SqlAnswer, SqlJob, SqlRefusal
+from dmart_attach.services.sql_jobs import QueryLimits, SqlAnswer, SqlJob, SqlRefusal, refused_by
 from dmart_attach.services.sql_sqlite import run_sqlite
 
 
@@ -42,6 +42,6 @@ def serve(connection: Connection, memory_mib: int, limits: QueryLimits) -> None:
             answer = SqlRefusal("The query needed more memory than a query may use")
         except Exception as error:
             # A broken file can make the engine fail in ways it has no error class for.
-            answer = SqlRefusal(f"The query failed: {error}")
+            answer = SqlRefusal(f"The query failed: {refused_by(error).message}")
         connection.send(answer)
         databases.prepare()

@@ -1,5 +1,6 @@
 """What a query worker is asked to do, what it answers, and the clock that stops it."""
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ class SqlAnswer:
 class SqlRefusal:
     message: str
     timed_out: bool = False
+
+
+def refused_by(error: Exception) -> SqlRefusal:
+    """The engine's own message for `error`, with the assets' folder left out of any path in it."""
+    return SqlRefusal(str(error).strip().replace(os.getcwd() + os.sep, ""))
 
 
 def timed_out(limits: QueryLimits) -> SqlRefusal:

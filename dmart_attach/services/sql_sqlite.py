@@ -4,7 +4,7 @@ import sqlite3
 import time
 from urllib.parse import quote
 
-from dmart_attach.services.sql_jobs import QueryLimits, SqlAnswer, SqlJob, SqlRefusal, timed_out
+from dmart_attach.services.sql_jobs import QueryLimits, SqlAnswer, SqlJob, SqlRefusal, refused_by, timed_out
 from dmart_attach.services.sql_values import column_names, json_rows, sqlite_type
 
 # Operations the authorizer lets through; everything else (writes, ATTACH, most PRAGMAs) is refused.
@@ -34,7 +34,7 @@ def run_sqlite(job: SqlJob, limits: QueryLimits) -> SqlAnswer | SqlRefusal:
     try:
         connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
     except sqlite3.Error as error:
-        return SqlRefusal(str(error))
+        return refused_by(error)
     try:
         connection.text_factory = lambda raw: raw.decode(errors="replace")
         connection.execute(f"PRAGMA hard_heap_limit = {limits.memory_mib * 1024 * 1024}")
@@ -46,7 +46,7 @@ def run_sqlite(job: SqlJob, limits: QueryLimits) -> SqlAnswer | SqlRefusal:
     except sqlite3.Error as error:
         if time.monotonic() - started > limits.timeout:
             return timed_out(limits)
-        return SqlRefusal(str(error))
+        return refused_by(error)
     finally:
         connection.close()
 
