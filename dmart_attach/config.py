@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     max_query_limit: int = 10_000
     # Log level of the service's JSON log lines.
     log_level: str = "INFO"
-    # Worker processes kept ready to run data-asset queries, so a crashing query never takes the service down.
+    # Worker processes (per server process) kept ready for data-asset queries; a crashing query harms none else.
     data_asset_workers: int = Field(default=2, ge=1)
     # Seconds a data-asset query may run before it is interrupted.
     data_asset_timeout: float = Field(default=10.0, gt=0)

@@ -91,14 +91,15 @@ class Databases:
                 self._spare = None
 
     def _build(self, job: SqlJob) -> duckdb.DuckDBPyConnection | SqlRefusal:
-        if job.database is not None:
-            try:
+        spare, self._spare = self._spare, None
+        try:
+            if job.database is not None:
                 database = open_database(self.limits, job.database)
-            except duckdb.Error as error:
-                return refused_by(error)
-        else:
-            database = self._spare or open_database(self.limits)
-            self._spare = None
+                self._spare = spare
+            else:
+                database = spare or open_database(self.limits)
+        except duckdb.Error as error:
+            return refused_by(error)
         deadline = Deadline(self.limits.timeout, database.interrupt)
         try:
             for statement in job.setup:
