@@ -173,10 +173,24 @@ def test_rows_past_the_cap_are_cut_and_marked_truncated(
     assert (exact["returned"], exact["truncated"]) == (MAX_ROWS, False)
 
 
-def test_a_query_past_the_memory_limit_answers_400(admin: Api, spaces: Path) -> None:
-    message = assert_refused(ask(admin, "SELECT list(range) AS everything FROM range(50000000)"))
+@pytest.mark.parametrize(
+    ("kind", "asset", "query", "message"),
+    [
+        ("csv", "rows", "SELECT list(range) AS everything FROM range(50000000)", "Out of Memory Error"),
+        (
+            "sqlite",
+            "ledger",
+            "SELECT length(printf('%.*c', 100000000, 'x')) AS everything",
+            "The query needed more memory than a query may use",
+        ),
+    ],
+)
+def test_a_query_past_the_memory_limit_answers_400(
+    admin: Api, spaces: Path, kind: str, asset: str, query: str, message: str
+) -> None:
+    assert assert_refused(ask(admin, query, kind=kind, asset=asset)).startswith(message)
 
-    assert message.startswith("Out of Memory Error")
+    assert ask(admin, "SELECT count(*) AS n FROM file").json()["attributes"]["rows"] == [{"n": 1}]
 
 
 def test_a_replaced_asset_is_read_anew_by_the_next_query(admin: Api, spaces: Path) -> None:
