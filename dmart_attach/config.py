@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     data_asset_max_rows: int = Field(default=10_000, ge=1)
     # MiB of memory DuckDB may use for one query.
     data_asset_memory_limit: int = Field(default=512, ge=16)
-    # MiB of address space a worker process may map: the backstop against files that claim unbounded memory.
+    # MiB a query worker may allocate (heap and anonymous maps): the backstop against files claiming unbounded memory.
     data_asset_worker_memory: int = Field(default=4096, ge=256)
     # Threads one data-asset query may use.
     data_asset_threads: int = Field(default=2, ge=1)

@@ -110,3 +110,22 @@ def test_a_query_finding_every_worker_busy_answers_503(tmp_path: Path) -> None:
 
         assert (refused.value.status_code, refused.value.code) == (503, 430)
         assert pool.run(job(tmp_path, "SELECT 1 AS n")).rows == [{"n": 1}]
+
+
+def test_a_worker_cannot_allocate_past_its_memory_cap_and_is_then_replaced(tmp_path: Path) -> None:
+    # DuckDB's own limit is set far above the worker's cap, so only the cap can stop this query.
+    generous = QueryLimits(timeout=30, max_rows=10, memory_mib=16_384, threads=1)
+    pool = SqlWorkers(size=1, worker_memory_mib=400, limits=generous, grace=GRACE)
+    pool.start()
+    try:
+        [spent] = pool.pids
+        with pytest.raises(DmartError) as refused:
+            pool.run(job(tmp_path, "SELECT list(range) FROM range(200000000)"))
+
+        assert (refused.value.status_code, refused.value.code) == (400, 402)
+        assert refused.value.message.startswith("Out of Memory Error")
+        # A worker whose allocator failed is replaced rather than trusted with the next query.
+        assert spent not in pool.pids
+        assert pool.run(job(tmp_path, "SELECT 3 AS n")).rows == [{"n": 3}]
+    finally:
+        pool.close()

@@ -51,6 +51,11 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _refused_by(error: duckdb.Error) -> SqlRefusal:
+    # Running out of memory can leave the process's allocator unfit for more work: start afresh.
+    return refused_by(error, retire=isinstance(error, duckdb.OutOfMemoryException))
+
+
 def _refused(sql: str) -> SqlRefusal | None:
     """Why `sql` may not run, if it may not: it must be exactly one reading statement."""
     try:
@@ -110,7 +115,7 @@ class Databases:
             database.execute("SET lock_configuration = true")
         except duckdb.Error as error:
             database.close()
-            return timed_out(self.limits) if deadline.expired else refused_by(error)
+            return timed_out(self.limits) if deadline.expired else _refused_by(error)
         except BaseException:
             database.close()
             raise
@@ -153,7 +158,7 @@ class Databases:
             fetched = result.fetchmany(limits.max_rows + 1)
             description = result.description or []
         except duckdb.Error as error:
-            return timed_out(limits) if deadline.expired else refused_by(error)
+            return timed_out(limits) if deadline.expired else _refused_by(error)
         finally:
             deadline.cancel()
             connection.close()

@@ -25,10 +25,13 @@ def _answer(job: SqlJob, limits: QueryLimits, databases: Databases) -> SqlAnswer
 
 
 def serve(connection: Connection, memory_mib: int, limits: QueryLimits) -> None:
-    """Answer jobs one by one until the pool closes the pipe; the address space is capped."""
+    """Answer jobs one by one until the pool closes the pipe, or a job leaves the worker unfit.
+
+    The memory the worker may allocate is capped, whatever a file claims.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit = memory_mib * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     databases = Databases(limits)
     databases.prepare()
     while True:
@@ -39,9 +42,11 @@ def serve(connection: Connection, memory_mib: int, limits: QueryLimits) -> None:
         try:
             answer = _answer(job, limits, databases)
         except MemoryError:
-            answer = SqlRefusal("The query needed more memory than a query may use")
+            answer = SqlRefusal("The query needed more memory than a query may use", retire=True)
         except Exception as error:
             # A broken file can make the engine fail in ways it has no error class for.
-            answer = SqlRefusal(f"The query failed: {refused_by(error).message}")
+            answer = SqlRefusal(f"The query failed: {refused_by(error).message}", retire=True)
         connection.send(answer)
+        if isinstance(answer, SqlRefusal) and answer.retire:
+            return
         databases.prepare()

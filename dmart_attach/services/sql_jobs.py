@@ -42,13 +42,16 @@ class SqlAnswer:
 
 @dataclass(frozen=True)
 class SqlRefusal:
+    """Why a query did not answer; `retire` when its worker may be left unfit for another query."""
+
     message: str
     timed_out: bool = False
+    retire: bool = False
 
 
-def refused_by(error: Exception) -> SqlRefusal:
+def refused_by(error: Exception, *, retire: bool = False) -> SqlRefusal:
     """The engine's own message for `error`, with the assets' folder left out of any path in it."""
-    return SqlRefusal(str(error).strip().replace(os.getcwd() + os.sep, ""))
+    return SqlRefusal(str(error).strip().replace(os.getcwd() + os.sep, ""), retire=retire)
 
 
 def timed_out(limits: QueryLimits) -> SqlRefusal:

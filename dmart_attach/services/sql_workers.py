@@ -130,7 +130,10 @@ class SqlWorkers:
             logger.warning("query worker died; replacing it", extra={"pid": worker.process.pid})
             self._replace(worker)
             raise query_failed("The query stopped its worker process (the data asset may be damaged)") from None
-        self._idle.put(worker)
+        if isinstance(outcome, SqlRefusal) and outcome.retire:
+            self._replace(worker)
+        else:
+            self._idle.put(worker)
 
         if isinstance(outcome, SqlRefusal):
             raise query_timed_out(outcome.message) if outcome.timed_out else query_failed(outcome.message)
