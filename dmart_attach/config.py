@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     max_query_limit: int = 10_000
     # Log level of the service's JSON log lines.
     log_level: str = "INFO"
+    # Worker processes (per server process) kept ready for data-asset queries; a crashing query harms none else.
+    data_asset_workers: int = Field(default=2, ge=1)
+    # Seconds a data-asset query may run before it is interrupted.
+    data_asset_timeout: float = Field(default=10.0, gt=0)
+    # Rows a data-asset query answers at most; a longer result is cut and marked `truncated`.
+    data_asset_max_rows: int = Field(default=10_000, ge=1)
+    # MiB of memory DuckDB may use for one query.
+    data_asset_memory_limit: int = Field(default=512, ge=16)
+    # MiB a query worker may allocate (heap and anonymous maps): the backstop against files claiming unbounded memory.
+    data_asset_worker_memory: int = Field(default=4096, ge=256)
+    # Threads one data-asset query may use.
+    data_asset_threads: int = Field(default=2, ge=1)
 
     @property
     def spaces_root(self) -> Path:

@@ -11,7 +11,7 @@ from dmart_attach import __version__, logs
 from dmart_attach.api import errors
 from dmart_attach.api.envelope import DmartJSON
 from dmart_attach.api.middleware import DmartMiddleware
-from dmart_attach.api.routes import alterations, info, locks, managed, payload, upload, user
+from dmart_attach.api.routes import alterations, data_asset, info, locks, managed, payload, upload, user
 from dmart_attach.config import Settings, get_settings
 from dmart_attach.services.bootstrap import bootstrap
 from dmart_attach.services.container import build_services
@@ -33,7 +33,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "generated a password for the admin; set ADMIN_PASSWORD or run set-password to choose one",
                 extra={"user": settings.admin_shortname, "password": generated},
             )
-        yield
+        services.sql_workers.start()
+        try:
+            yield
+        finally:
+            services.sql_workers.close()
 
     app = FastAPI(
         title="dmart_attach",
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alterations.router)
     app.include_router(upload.router)
     app.include_router(payload.router)
+    app.include_router(data_asset.router)
     app.add_middleware(DmartMiddleware)
     app.add_middleware(
         CORSMiddleware,

@@ -8,6 +8,7 @@ from dmart_attach.services.access import Access
 from dmart_attach.services.alterations import Alterations
 from dmart_attach.services.attaching import Attaching
 from dmart_attach.services.auth import Auth, load_secret
+from dmart_attach.services.data_assets import DataAssets
 from dmart_attach.services.entries import Entries
 from dmart_attach.services.locking import Locking
 from dmart_attach.services.moving import Moving
@@ -16,6 +17,8 @@ from dmart_attach.services.reading import Reading
 from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.schemas import Schemas
+from dmart_attach.services.sql_jobs import QueryLimits
+from dmart_attach.services.sql_workers import SqlWorkers
 from dmart_attach.services.store import Store
 from dmart_attach.services.uploads import Uploads
 from dmart_attach.services.users import Users
@@ -34,6 +37,8 @@ class Services:
     locking: Locking
     alterations: Alterations
     uploads: Uploads
+    sql_workers: SqlWorkers
+    data_assets: DataAssets
 
 
 def build_services(settings: Settings) -> Services:
@@ -45,6 +50,15 @@ def build_services(settings: Settings) -> Services:
     locking = Locking(store=store)
     rules = Rules(store=store, schemas=schemas)
     entries = Entries(store=store, rules=rules, access=access, locking=locking, attaching=Attaching(store=store))
+    limits = QueryLimits(
+        timeout=settings.data_asset_timeout,
+        max_rows=settings.data_asset_max_rows,
+        memory_mib=settings.data_asset_memory_limit,
+        threads=settings.data_asset_threads,
+    )
+    sql_workers = SqlWorkers(
+        size=settings.data_asset_workers, worker_memory_mib=settings.data_asset_worker_memory, limits=limits
+    )
     return Services(
         settings=settings,
         store=store,
@@ -61,4 +75,6 @@ def build_services(settings: Settings) -> Services:
         locking=locking,
         alterations=Alterations(store=store, entries=entries),
         uploads=Uploads(store=store, rules=rules, access=access, locking=locking, attaching=Attaching(store=store)),
+        sql_workers=sql_workers,
+        data_assets=DataAssets(store=store, workers=sql_workers, access=access),
     )
