@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +29,38 @@ def _repeat(action: Callable[[int], None], seconds: float, least: int = 3) -> di
     }
 
 
-def durable_writes(folder: Path, seconds: float, size: int = 700) -> dict[str, Any]:
-    """One durable create: write a temporary file, fsync, rename into place, fsync the directory."""
+def durable_writes(folder: Path, seconds: float, threads: int = 1, size: int = 700) -> dict[str, Any]:
+    """Durable creates from `threads` threads: write a temporary file, fsync, rename, fsync the directory."""
     folder.mkdir(parents=True, exist_ok=True)
     data = os.urandom(size)
     directory = os.open(folder, os.O_RDONLY)
 
-    def create(i: int) -> None:
-        temporary = folder / f".tmp{i}"
+    def create(name: str) -> None:
+        temporary = folder / f".tmp{name}"
         with temporary.open("wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        temporary.rename(folder / f"f{i}.json")
+        temporary.rename(folder / f"{name}.json")
         os.fsync(directory)
 
+    def worker(number: int) -> dict[str, Any]:
+        return _repeat(lambda i: create(f"w{number}f{i}"), seconds)
+
     try:
-        return _repeat(create, seconds)
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(worker, range(threads)))
     finally:
         os.close(directory)
         shutil.rmtree(folder, ignore_errors=True)
+    # Each thread ran for about `seconds`: the rates add up; latencies are the slowest thread's.
+    return {
+        "count": sum(r["count"] for r in results),
+        "rps": sum(r["rps"] for r in results),
+        "threads": threads,
+        "p50_ms": max(r["p50_ms"] for r in results),
+        "p99_ms": max(r["p99_ms"] for r in results),
+    }
 
 
 def cp(file: Path, folder: Path, seconds: float) -> dict[str, Any]:

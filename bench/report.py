@@ -62,6 +62,11 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"| {row['workload']} | {row['server']} | skipped: {row['skipped']} |||||||||")
             continue
         m = row["measure"]
+        if not m["requests"]:
+            lines.append(
+                f"| {row['workload']} | {row['server']} | no request finished in {row['seconds']:g} s |||||||||"
+            )
+            continue
         found = ratios(row, rows, references)
         targets = results["workloads"][row["workload"]]["targets"]
         other = next((f"{found[k]:.2f} ({k})" for k in ("duckdb", "durable_write") if k in found and k in targets), "")
@@ -82,7 +87,8 @@ def reference_table(references: dict[str, Any]) -> str:
             lines.append(f"| {key} | {value} | | |")
             continue
         rate = f"{value['rps']:,.1f}" + (f" ({value['mib_per_s']:,.0f} MiB/s)" if "mib_per_s" in value else "")
-        lines.append(f"| {key} | {rate} | {value['p50_ms']:.2f} | {value['p99_ms']:.2f} |")
+        label = key + (f" ({value['threads']} threads)" if "threads" in value else "")
+        lines.append(f"| {label} | {rate} | {value['p50_ms']:.2f} | {value['p99_ms']:.2f} |")
     return "\n".join(lines) + "\n"
 
 

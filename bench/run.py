@@ -146,7 +146,7 @@ def run_peer(tree: Path, chosen, options, args) -> list[dict[str, Any]]:
 def references(tree: Path, options: Options, args: argparse.Namespace, names: set[str]) -> dict[str, Any]:
     """The disk's and DuckDB's own speed, measured in the same run."""
     say("references:")
-    found: dict[str, Any] = {"durable_write": disk.durable_writes(tree / "durable", args.seconds)}
+    found: dict[str, Any] = {"durable_write": disk.durable_writes(tree / "durable", args.seconds, args.connections)}
     for label, size in (("cp_1mib", MIB), ("cp_big", options.big_mib * MIB)):
         file = fixtures.png(tree / "files" / image_name(size), size)
         found[label] = disk.cp(file, tree / "copies", args.seconds)

@@ -303,6 +303,7 @@ WORKLOADS: list[Workload] = [
         ceiling=UPLOAD,
         targets=FILES,
         connections=2,
+        least_seconds=10,
     ),
     Workload(
         "download_big",
@@ -312,6 +313,7 @@ WORKLOADS: list[Workload] = [
         ceiling=_serve_file(_big),
         targets=FILES,
         connections=2,
+        least_seconds=10,
     ),
     Workload(
         "data_asset_aggregate",
