@@ -1,10 +1,14 @@
-# `make run` serves ./spaces on the embedded defaults; `make test` runs the whole suite.
+# `make run` serves ./spaces on the embedded defaults; `make test` runs the whole suite;
+# `make bench [PEER=dmart] [BENCH_ARGS=...]` measures speed (never part of `make test`).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench
+
+PEER ?=
+BENCH_ARGS ?=
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +32,11 @@ test: lint
 format: $(STAMP)
 	$(BIN)/ruff format dmart_attach tests bench
 	$(BIN)/ruff check --fix dmart_attach tests bench
+
+# wrk comes from Debian's packages; the Dmart peer (PEER=dmart) installs PostgreSQL and dmart itself.
+bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.run $(if $(PEER),--peer $(PEER)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
