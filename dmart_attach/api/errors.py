@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +15,7 @@ from dmart_attach.errors import DmartError
 
 logger = logging.getLogger(__name__)
 
+MAX_ECHOED_INPUT = 1024
 CATCH_ALL = DmartError(422, "catchall", 230, "Requested method or path is invalid")
 
 
@@ -41,6 +43,10 @@ def _validation_info(errors: Any) -> list[Any]:
     encoded: list[Any] = jsonable_encoder(
         info, custom_encoder={Exception: str, bytes: lambda raw: raw.decode(errors="replace")}
     )
+    for item in encoded:
+        # An answer never repeats a large input back: one huge field would multiply the body.
+        if "input" in item and len(orjson.dumps(item["input"])) > MAX_ECHOED_INPUT:
+            item["input"] = f"<{len(orjson.dumps(item['input']))} bytes, not repeated>"
     return encoded
 
 

@@ -47,7 +47,7 @@ def build_services(settings: Settings) -> Services:
     store = Store(settings)
     schemas = Schemas(store.tree, settings.management_space)
     access = Access(store=store)
-    locking = Locking(store=store)
+    locking = Locking(store=store, access=access)
     rules = Rules(store=store, schemas=schemas)
     entries = Entries(store=store, rules=rules, access=access, locking=locking, attaching=Attaching(store=store))
     limits = QueryLimits(
@@ -64,7 +64,7 @@ def build_services(settings: Settings) -> Services:
         store=store,
         access=access,
         auth=Auth(store=store, secret=load_secret(settings)),
-        users=Users(store=store, access=access),
+        users=Users(store=store, access=access, locking=locking),
         entries=entries,
         requests=Requests(
             entries=entries,

@@ -9,8 +9,9 @@ from dmart_attach.errors import DmartError, not_found
 from dmart_attach.identifiers import ROOT, join_subpath
 from dmart_attach.models.attachments import Lock
 from dmart_attach.models.core import Meta
-from dmart_attach.models.enums import ResourceType
+from dmart_attach.models.enums import ActionType, ResourceType
 from dmart_attach.services import history
+from dmart_attach.services.access import Access
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
@@ -35,8 +36,9 @@ def no_lock_to_release() -> DmartError:
 class Locking:
     """Who holds the lock of an entry, and the refusals that follow from it."""
 
-    def __init__(self, *, store: Store) -> None:
+    def __init__(self, *, store: Store, access: Access) -> None:
         self.store = store
+        self.access = access
 
     @staticmethod
     def _lock_address(space_name: str, subpath: str, shortname: str) -> Address:
@@ -81,8 +83,11 @@ class Locking:
             raise DmartError(400, "lock", 219, "Only entries and folders can be locked")
         period = self.store.settings.lock_period
         with self.store.write_lock(address):
-            if not self.store.tree.exists(address):
+            meta = self.store.tree.load(address)
+            if meta is None:
                 raise not_found(address.space_name, address.subpath, address.shortname, address.resource_type.value)
+            # Only who may change an entry may stop others from changing it.
+            self.access.require(caller, ActionType.update, address, meta=meta, number=12)
             current = self.holder(space_name=address.space_name, subpath=address.subpath, shortname=address.shortname)
             if current is not None and current.owner_shortname != caller.shortname:
                 raise DmartError(403, "lock", 31, f"Entry is already locked by {current.owner_shortname}")

@@ -9,7 +9,7 @@ from dmart_attach.clock import now
 from dmart_attach.errors import DmartError, RecordInvalid, not_found
 from dmart_attach.identifiers import is_shortname
 from dmart_attach.models.api import Record
-from dmart_attach.models.core import AccessEntry
+from dmart_attach.models.core import AccessEntry, Meta
 from dmart_attach.models.enums import ActionType
 from dmart_attach.services import history
 from dmart_attach.services.access import Access
@@ -18,6 +18,7 @@ from dmart_attach.services.entries import build_meta
 from dmart_attach.services.locking import Locking
 from dmart_attach.services.records import to_record
 from dmart_attach.services.store import Store
+from dmart_attach.storage.layout import Address
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,13 @@ class Ownership:
             raise DmartError(404, "db", 220, f"The user {owner} does not exist")
         return self._change(space_name, record, caller, action=ActionType.assign, field="owner_shortname", value=owner)
 
+    def _check_grantable(self, caller: Caller, address: Address, meta: Meta, acl: list[dict[str, Any]]) -> None:
+        """Refuse an ACL that grants an action the caller does not hold through its own roles."""
+        without_acl = meta.model_copy(update={"acl": None})
+        for action in sorted({action for item in acl for action in item["allowed_actions"]}):
+            if not self.access.allows(caller.shortname, ActionType(action), address, meta=without_acl):
+                raise DmartError(401, "request", 401, f"You cannot grant the action {action} you do not hold")
+
     def _change(
         self, space_name: str, record: Record, caller: Caller, *, action: ActionType, field: str, value: Any
     ) -> dict[str, Any]:
@@ -67,6 +75,8 @@ class Ownership:
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
             self.access.require(caller, action, address, meta=meta, attributes={field: value}, number=9)
+            if field == "acl":
+                self._check_grantable(caller, address, meta, value)
             self.locking.ensure_unlocked(address, caller)
             body = self.store.body_of(address, meta)
             values = meta.model_dump()

@@ -79,10 +79,18 @@ def _allowed_value(value: Any, allowed: list[Any]) -> bool:
     return all(item in allowed for item in value)
 
 
+def _touches(path: str, value: Any, restricted: str) -> bool:
+    """Whether setting `path` to `value` changes the restricted field (or a field inside it, or its whole parent)."""
+    if path == restricted or path.startswith(f"{restricted}."):
+        return True
+    # Replacing a parent (say, payload.body with a text) replaces the restricted field too; a null parent keeps it.
+    return value is not None and restricted.startswith(f"{path}.")
+
+
 def _fields_allowed(grant: Grant, attributes: Mapping[str, Any]) -> bool:
     flat = flatten(dict(attributes))
     for restricted in grant["restricted_fields"]:
-        if any(path == restricted or path.startswith(f"{restricted}.") for path in flat):
+        if any(_touches(path, value, restricted) for path, value in flat.items()):
             return False
     for name, allowed in grant["allowed_fields_values"].items():
         if name in flat and not _allowed_value(flat[name], allowed if isinstance(allowed, list) else [allowed]):
@@ -117,10 +125,14 @@ class Checker:
         user = self.user
         if user is None or not user.is_active:
             return False
+        attributes = attributes or {}
         if meta is not None and meta.acl:
             for item in meta.acl:
                 if item.user_shortname == user.shortname and action in item.allowed_actions:
-                    return True
+                    # An ACL adds actions; it never lifts the field rules of the user's own permissions.
+                    return action not in _RESTRICTED or all(
+                        _fields_allowed(grant, attributes) for grant in self._walked_grants(address)
+                    )
 
         achieved: set[str] = set()
         if meta is not None:
@@ -131,7 +143,6 @@ class Checker:
             ):
                 achieved.add(OWN)
         space, kind = address.space_name, address.resource_type.value
-        attributes = attributes or {}
         for prefix in _prefixes(address):
             general = _global_subpath(prefix)
             candidates = [
@@ -147,6 +158,22 @@ class Checker:
             if exact is not None and _grants(exact, action, achieved, attributes):
                 return True
         return False
+
+    def _walked_grants(self, address: Address) -> list[Grant]:
+        """Every grant whose key the walk to `address` meets."""
+        space, kind = address.space_name, address.resource_type.value
+        found = []
+        for prefix in _prefixes(address):
+            general = _global_subpath(prefix)
+            for key in (
+                f"{ALL_SPACES}:{general}:{kind}",
+                f"{space}:{general}:{kind}",
+                f"{ALL_SPACES}:{prefix}:{kind}",
+                f"{space}:{prefix}:{kind}",
+            ):
+                if key in self.grants:
+                    found.append(self.grants[key])
+        return found
 
     def may_query(self, *, space_name: str, subpath: str) -> bool:
         """Whether the user holds a `query` permission at `subpath` or above it (contract §3.6)."""

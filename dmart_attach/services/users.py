@@ -14,6 +14,7 @@ from dmart_attach.models.enums import ActionType, ResourceType
 from dmart_attach.services import history
 from dmart_attach.services.access import USERS_FOLDER, Access
 from dmart_attach.services.caller import Caller
+from dmart_attach.services.locking import Locking
 from dmart_attach.services.records import to_record
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
@@ -64,9 +65,10 @@ def _invalid(error: ValidationError) -> RecordInvalid:
 class Users:
     """The user routes besides logging in and out."""
 
-    def __init__(self, *, store: Store, access: Access) -> None:
+    def __init__(self, *, store: Store, access: Access, locking: Locking) -> None:
         self.store = store
         self.access = access
+        self.locking = locking
         self.space = store.settings.management_space
 
     def _address(self, shortname: str) -> Address:
@@ -118,6 +120,7 @@ class Users:
         address = self._address(caller.shortname)
         with self.store.write_lock(address):
             user = self._load(caller.shortname)
+            self.locking.ensure_unlocked(address, caller)
             if password is not None:
                 old_password = attributes.get("old_password")
                 if not isinstance(old_password, str):
@@ -174,6 +177,7 @@ class Users:
         with self.store.write_lock(address):
             user = self._load(shortname)
             self.access.require(caller, ActionType.update, address, meta=user, number=10)
+            self.locking.ensure_unlocked(address, caller)
             if not user.force_password_change:
                 updated = user.model_copy(update={"force_password_change": True, "updated_at": now()})
                 self.store.tree.save(address, updated)
