@@ -6,6 +6,9 @@ from dmart_attach.clock import set_timezone
 from dmart_attach.config import Settings
 from dmart_attach.services.auth import Auth, load_secret
 from dmart_attach.services.entries import Entries
+from dmart_attach.services.health import Health
+from dmart_attach.services.lookups import Lookups
+from dmart_attach.services.query import Queries
 from dmart_attach.services.reading import Reading
 from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
@@ -21,6 +24,9 @@ class Services:
     entries: Entries
     requests: Requests
     reading: Reading
+    queries: Queries
+    lookups: Lookups
+    health: Health
 
 
 def build_services(settings: Settings) -> Services:
@@ -29,6 +35,7 @@ def build_services(settings: Settings) -> Services:
     store = Store(settings)
     schemas = Schemas(store.tree, settings.management_space)
     entries = Entries(store=store, rules=Rules(store=store, schemas=schemas))
+    queries = Queries(store=store)
     return Services(
         settings=settings,
         store=store,
@@ -36,4 +43,7 @@ def build_services(settings: Settings) -> Services:
         entries=entries,
         requests=Requests(entries=entries),
         reading=Reading(store=store),
+        queries=queries,
+        lookups=Lookups(store=store, queries=queries),
+        health=Health(store=store, schemas=schemas),
     )

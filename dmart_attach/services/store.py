@@ -12,6 +12,7 @@ from dmart_attach.services import history
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.passwords import Passwords
 from dmart_attach.storage.history import append_line
+from dmart_attach.storage.index import Index
 from dmart_attach.storage.layout import Address, UnsafePath
 from dmart_attach.storage.locks import LockFiles
 from dmart_attach.storage.state import SessionStore
@@ -28,6 +29,8 @@ class Store:
         self.tree = Tree(settings.spaces_root)
         state = settings.state_root
         state.mkdir(parents=True, exist_ok=True)
+        self.index = Index(state / "index.sqlite", self.tree.layout)
+        self.tree.index = self.index
         self.locks = LockFiles(state / "locks")
         self.sessions = SessionStore(state / "sessions.sqlite")
         self.passwords = Passwords(settings)
