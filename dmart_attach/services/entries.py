@@ -19,6 +19,7 @@ from dmart_attach.services.payloads import checksum, deep_merge, invalid_body, s
 from dmart_attach.services.records import to_record
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.store import Store
+from dmart_attach.services.unique import UniqueFields
 from dmart_attach.storage.layout import Address
 from dmart_attach.storage.tree import dump_payload
 
@@ -52,6 +53,7 @@ class Entries:
     def __init__(self, *, store: Store, rules: Rules) -> None:
         self.store = store
         self.rules = rules
+        self.unique = UniqueFields(store)
 
     def _check_creatable(self, resource_type: ResourceType) -> None:
         if resource_type == ResourceType.lock:
@@ -98,8 +100,9 @@ class Entries:
             meta.password = self.store.passwords.hash(attributes["password"])  # type: ignore[attr-defined]
         file_body = self._prepare_payload(address, meta)
 
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.locks.hold(*self.store.lock_keys(address), *self.unique.lock_keys(address)):
             self.rules.check_create(address)
+            self.unique.check(address, meta, json.loads(file_body) if file_body is not None else None)
             self.store.tree.save(address, meta, payload=file_body)
             if resource_type == ResourceType.space:
                 self.store.ensure_folder(space_name, "schema", caller.shortname)
@@ -134,7 +137,7 @@ class Entries:
         attributes = dict(record.attributes)
         text_change = self.rules.split_update_text(address, attributes)
 
-        with self.store.locks.hold(*self.store.lock_keys(address)):
+        with self.store.locks.hold(*self.store.lock_keys(address), *self.unique.lock_keys(address)):
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
@@ -166,6 +169,7 @@ class Entries:
                 file_bytes = dump_payload(new_body)
             elif updated.payload is not None and isinstance(updated.payload.body, dict):
                 self.rules.validate_body(address, updated.payload, updated.payload.body)
+            self.unique.check(address, updated, new_body)
             self.store.tree.save(address, updated, payload=file_bytes, stale_payload=stale)
 
             keys = set(history.flatten(record.attributes)) | set(record.attributes)
