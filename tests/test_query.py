@@ -249,3 +249,95 @@ def test_query_on_a_missing_space_is_refused(admin: Api) -> None:
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 203
+
+
+def test_deep_pages_start_from_kept_keys_that_follow_every_write(posts: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("dmart_attach.storage.finder.ANCHOR_STEP", 2)
+
+    def page(offset: int) -> list[str]:
+        return names(query(posts, type="subpath", space_name="blog", subpath="posts", limit=2, offset=offset))
+
+    assert [page(offset) for offset in (2, 3, 4)] == [["post2", "post3"], ["post3", "post4"], ["post4"]]
+    posts.create("blog", record("content", "posts", "post15", is_active=True))
+    posts.request("blog", "delete", record("content", "posts", "post0"))
+    assert [page(offset) for offset in (2, 3, 4, 5)] == [["post2", "post3"], ["post3", "post4"], ["post4"], []]
+    assert page(0) == ["post1", "post15"]
+
+
+def test_history_newest_first_with_exact_paging(posts: Api) -> None:
+    for views in (100, 200, 300):
+        posts.request("blog", "update", record("content", "posts", "post1", payload=json_payload({"views": views})))
+
+    def page(offset: int) -> Any:
+        return query(
+            posts,
+            type="history",
+            space_name="blog",
+            subpath="posts",
+            filter_shortnames=["post1"],
+            limit=2,
+            offset=offset,
+        )
+
+    first, last, past = page(0), page(2), page(3)
+    changes = [item["attributes"]["diff"]["payload.body.views"]["new"] for item in first["records"]]
+    assert changes == [300, 200]
+    assert [item["attributes"]["diff"]["payload.body.views"]["new"] for item in last["records"]] == [100]
+    assert (first["attributes"], past["attributes"]) == ({"total": 3, "returned": 2}, {"total": 3, "returned": 0})
+    assert "request_headers" not in first["records"][0]["attributes"]
+    assert first["records"][0]["resource_type"] == "history"
+
+
+def test_history_needs_a_shortname(posts: Api) -> None:
+    response = posts.client.post(
+        "/managed/query", json={"type": "history", "space_name": "blog", "subpath": "posts"}, headers=posts.headers
+    )
+
+    assert (response.status_code, response.json()["error"]["code"]) == (400, 209)
+
+
+def test_events_newest_first_filtered_and_paged(posts: Api) -> None:
+    posts.request("blog", "delete", record("content", "posts", "post3"))
+
+    def page(offset: int, **extra: Any) -> Any:
+        return query(posts, type="events", space_name="blog", subpath="/", limit=2, offset=offset, **extra)
+
+    newest = page(0)
+    assert [(item["attributes"]["request"], item["shortname"]) for item in newest["records"]] == [
+        ("delete", "post3"),
+        ("create", "r1"),
+    ]
+    total = newest["attributes"]["total"]
+    assert [item["shortname"] for item in page(total - 1)["records"]] == ["blog"]
+    assert page(total)["records"] == []
+    deleted = page(0, search='"delete"')
+    assert (deleted["attributes"]["total"], deleted["records"][0]["subpath"]) == (1, "posts")
+    assert page(0, to_date="2000-01-01T00:00:00")["attributes"]["total"] == 0
+
+
+def test_attachments_spaces_and_aggregation_page_at_the_edges(posts: Api) -> None:
+    def attachments(offset: int) -> Any:
+        return query(posts, type="attachments", space_name="blog", subpath="posts", limit=1, offset=offset)
+
+    assert (names(attachments(0)), names(attachments(1)), names(attachments(2))) == (["c1"], ["r1"], [])
+    assert attachments(2)["attributes"] == {"total": 2, "returned": 0}
+
+    def spaces(offset: int) -> list[str]:
+        return names(query(posts, type="spaces", space_name="blog", subpath="/", limit=1, offset=offset))
+
+    assert (spaces(0), spaces(1), spaces(2)) == (["blog"], ["management"], [])
+
+    def groups(offset: int) -> Any:
+        return query(
+            posts,
+            type="aggregation",
+            space_name="blog",
+            subpath="posts",
+            limit=1,
+            offset=offset,
+            aggregation_data={"group_by": ["payload.body.kind"], "reducers": [{"reducer_name": "count", "alias": "n"}]},
+        )
+
+    assert [item["attributes"] for item in groups(1)["records"]] == [{"payload.body.kind": "odd", "n": 2}]
+    assert [item["shortname"] for item in groups(1)["records"]] == ["2"]
+    assert groups(2)["attributes"] == {"total": 2, "returned": 0}

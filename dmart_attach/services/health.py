@@ -10,6 +10,7 @@ import orjson
 
 from dmart_attach.errors import DmartError, invalid_space
 from dmart_attach.models.core import Payload
+from dmart_attach.services.caller import Caller
 from dmart_attach.services.payloads import checksum
 from dmart_attach.services.schemas import Schemas
 from dmart_attach.services.store import Store
@@ -42,8 +43,13 @@ class Health:
         self.store = store
         self.schemas = schemas
 
-    def report(self, space_name: str, *, hard: bool) -> dict[str, Any]:
+    def report(self, space_name: str, health_type: str, caller: Caller) -> dict[str, Any]:
         """Counts, broken metas, orphan and missing payloads, index drift; checksums too when `hard`."""
+        if caller.shortname != self.store.settings.admin_shortname:
+            raise DmartError(401, "access", 401, "You don't have permission to this action [23]")
+        if health_type not in ("soft", "hard"):
+            raise DmartError(400, "media", 403, "Invalid health check type")
+        hard = health_type == "hard"
         tree = self.store.tree
         if not tree.space_exists(space_name):
             raise invalid_space(space_name)
@@ -70,7 +76,7 @@ class Health:
             payload = Payload.model_validate(row.meta["payload"]) if row.meta.get("payload") else None
             if payload is None or payload.file_name is None:
                 continue
-            path = payload_path(layout, address, meta_path, payload.file_name)
+            path = payload_path(meta_path, address, payload.file_name)
             referenced.add(path)
             if not path.is_file():
                 missing.append(where(path))

@@ -13,9 +13,9 @@ from dmart_attach.services.caller import Caller
 from dmart_attach.services.history import flatten
 from dmart_attach.services.query import Queries
 from dmart_attach.services.store import Store
-from dmart_attach.storage.finder import Selection
 from dmart_attach.storage.layout import Address
 from dmart_attach.storage.scan import KIND_ATTACHMENT, KIND_ENTRY, KIND_FOLDER
+from dmart_attach.storage.selection import Selection
 
 _LOCATOR = ("resource_type", "shortname", "subpath", "uuid")
 _BOM = "\ufeff"

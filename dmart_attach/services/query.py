@@ -19,8 +19,9 @@ from dmart_attach.services.search_syntax import parse_search
 from dmart_attach.services.store import Store
 from dmart_attach.services.timeline import events_page, history_page
 from dmart_attach.services.visibility import Unrestricted, Visibility
-from dmart_attach.storage.finder import Finder, Found, Selection
+from dmart_attach.storage.finder import Finder, Found
 from dmart_attach.storage.scan import KIND_ATTACHMENT, KIND_ENTRY, KIND_FOLDER, KIND_SPACE
+from dmart_attach.storage.selection import Selection
 
 logger = logging.getLogger(__name__)
 

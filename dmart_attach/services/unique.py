@@ -8,9 +8,10 @@ from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.models.search import FieldTerm, Group
 from dmart_attach.services.store import Store
-from dmart_attach.storage.finder import Finder, Selection
+from dmart_attach.storage.finder import Finder
 from dmart_attach.storage.layout import Address
 from dmart_attach.storage.scan import KIND_ENTRY
+from dmart_attach.storage.selection import Selection
 
 
 def _value(document: Any, path: str) -> Any:

@@ -3,7 +3,7 @@
 from typing import Protocol
 
 from dmart_attach.services.caller import Caller
-from dmart_attach.storage.finder import Clause
+from dmart_attach.storage.selection import Clause
 
 
 class Visibility(Protocol):

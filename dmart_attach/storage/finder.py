@@ -1,58 +1,15 @@
-"""Finding rows in the index: a selection of rows turned into SQL, counted, paged, grouped."""
+"""Finding rows in the index: a selection counted, paged, sampled, grouped."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from dmart_attach.identifiers import ROOT
-from dmart_attach.models.search import FieldTerm, Group, Word, is_date, is_number
-from dmart_attach.storage.index import Index, under
+from dmart_attach.storage.index import Index
+from dmart_attach.storage.scan import KIND_ENTRY, KIND_FOLDER
+from dmart_attach.storage.selection import Selection, value_expression, where
 
-_COLUMNS = {
-    "shortname",
-    "subpath",
-    "resource_type",
-    "uuid",
-    "slug",
-    "is_active",
-    "owner_shortname",
-    "created_at",
-    "updated_at",
-    "space_name",
-    "schema_shortname",
-}
-_NUMBER_TYPES = "typeof({v}) IN ('integer', 'real')"
-_DAY = 10
-
-
-@dataclass(frozen=True)
-class Clause:
-    """A piece of SQL over the `rows` table and its parameters; how permissions narrow a query."""
-
-    sql: str
-    params: tuple[Any, ...] = ()
-
-
-@dataclass
-class Selection:
-    """Which rows a query means, before sorting and paging."""
-
-    space_name: str | None
-    subpath: str = ROOT
-    kinds: tuple[int, ...] = ()
-    exact: bool = True
-    resource_types: list[str] | None = None
-    shortnames: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    schema_names: list[str] = field(default_factory=list)
-    from_date: str | None = None
-    to_date: str | None = None
-    groups: list[Group] = field(default_factory=list)
-    visibility: Clause | None = None
-
-    def is_plain(self) -> bool:
-        """Whether only place, kind and type narrow it, so the kept counts answer its total."""
-        narrowing = (self.shortnames, self.tags, self.schema_names, self.from_date, self.to_date, self.groups)
-        return not any(narrowing) and self.visibility is None and self.space_name is not None
+# Every how many rows of a folder's listing order a key is kept, so a deep page starts near its place.
+ANCHOR_STEP = 512
+_LISTING_KINDS = ((KIND_ENTRY,), (KIND_ENTRY, KIND_FOLDER))
 
 
 @dataclass(frozen=True)
@@ -66,140 +23,6 @@ class Found:
     kind: int
     meta: str
     body: str | None
-
-
-def json_path(path: str) -> str:
-    return "$" + "".join(f'."{segment}"' for segment in path.split(".") if segment)
-
-
-def field_source(name: str) -> tuple[str, str | None]:
-    """A field as (column, None) or (json document, path): `payload.body.x` in the body, the rest in the meta."""
-    if name == "payload.schema_shortname":
-        return "rows.schema_shortname", None
-    if name in _COLUMNS:
-        return f"rows.{name}", None
-    if name == "payload.body" or name.startswith("payload.body."):
-        return "rows.body", json_path(name.removeprefix("payload.body"))
-    return "rows.meta", json_path(name)
-
-
-def _bool(value: str) -> int | None:
-    return {"true": 1, "false": 0}.get(value.lower())
-
-
-def _equals(expression: str, value: str, params: list[Any]) -> str:
-    if "*" in value:
-        params.append(value.replace("*", "%"))
-        return f"{expression} LIKE ?"
-    if is_number(value):
-        params.extend([float(value), value])
-        return f"({expression} = ? OR {expression} = ?)"
-    flag = _bool(value)
-    if flag is not None:
-        params.extend([flag, value.lower()])
-        return f"({expression} = ? OR {expression} = ?)"
-    if is_date(value) and len(value) == _DAY:
-        params.append(value)
-        return f"substr({expression}, 1, 10) = ?"
-    params.append(value)
-    return f"{expression} = ?"
-
-
-def _upper(value: str) -> str:
-    return f"{value}T23:59:59.999999" if len(value) == _DAY else value
-
-
-def _predicate(term: FieldTerm, expression: str, params: list[Any]) -> str:
-    if term.low is not None and term.high is not None:
-        if is_number(term.low) and is_number(term.high):
-            params.extend([float(term.low), float(term.high)])
-            return f"({_NUMBER_TYPES.format(v=expression)} AND {expression} BETWEEN ? AND ?)"
-        params.extend([term.low, _upper(term.high)])
-        return f"{expression} BETWEEN ? AND ?"
-    if term.comparison == "!":
-        return f"NOT {_equals(expression, term.values[0], params)}"
-    if term.comparison is not None:
-        value = term.values[0]
-        if is_number(value):
-            params.append(float(value))
-            return f"({_NUMBER_TYPES.format(v=expression)} AND {expression} {term.comparison} ?)"
-        params.append(_upper(value) if term.comparison in ("<=", ">") else value)
-        return f"{expression} {term.comparison} ?"
-    return "(" + " OR ".join(_equals(expression, value, params) for value in term.values) + ")"
-
-
-def _field_sql(term: FieldTerm, params: list[Any]) -> str:
-    document, path = field_source(term.field)
-    if path is None:
-        sql = _predicate(term, document, params)
-    else:
-        inner: list[Any] = [path]
-        predicate = _predicate(term, "j.value", inner)
-        params.extend(inner)
-        sql = f"EXISTS (SELECT 1 FROM json_each({document}, ?) AS j WHERE {predicate})"
-    return f"NOT {sql}" if term.negative else sql
-
-
-def _word_sql(word: Word, params: list[Any]) -> str:
-    params.append('"' + word.text.replace('"', '""') + '"*')
-    sql = "rows.id IN (SELECT rowid FROM rows_text WHERE rows_text MATCH ?)"
-    return f"NOT {sql}" if word.negative else sql
-
-
-def _in(column: str, values: list[Any], params: list[Any]) -> str:
-    params.extend(values)
-    return f"{column} IN ({', '.join('?' for _ in values)})"
-
-
-def where(selection: Selection) -> tuple[str, list[Any]]:
-    """The WHERE clause of a selection."""
-    parts: list[str] = []
-    params: list[Any] = []
-    if selection.space_name is not None:
-        parts.append("rows.space_name = ?")
-        params.append(selection.space_name)
-    if selection.exact:
-        parts.append("rows.subpath = ?")
-        params.append(selection.subpath)
-    elif selection.subpath != ROOT:
-        parts.append("(rows.subpath = ? OR (rows.subpath >= ? AND rows.subpath < ?))")
-        params.extend([selection.subpath, *under(selection.subpath)])
-    if selection.kinds:
-        parts.append(_in("rows.kind", list(selection.kinds), params))
-    if selection.resource_types is not None:
-        parts.append(_in("rows.resource_type", selection.resource_types, params))
-    if selection.shortnames:
-        parts.append(_in("rows.shortname", selection.shortnames, params))
-    if selection.schema_names:
-        parts.append(_in("rows.schema_shortname", selection.schema_names, params))
-    if selection.tags:
-        tags = _in("value", selection.tags, params)
-        parts.append(f"EXISTS (SELECT 1 FROM json_each(rows.meta, '$.tags') WHERE {tags})")
-    if selection.from_date:
-        parts.append("rows.created_at >= ?")
-        params.append(selection.from_date)
-    if selection.to_date:
-        parts.append("rows.created_at <= ?")
-        params.append(selection.to_date)
-    alternatives = []
-    for group in selection.groups:
-        terms = [_field_sql(term, params) for term in group.fields] + [_word_sql(word, params) for word in group.words]
-        alternatives.append("(" + " AND ".join(terms) + ")")
-    if alternatives:
-        parts.append("(" + " OR ".join(alternatives) + ")")
-    if selection.visibility is not None:
-        parts.append(f"({selection.visibility.sql})")
-        params.extend(selection.visibility.params)
-    return (" AND ".join(parts) or "1"), params
-
-
-def value_expression(name: str, params: list[Any]) -> str:
-    """A field's value as one SQL expression (for sorting and grouping)."""
-    document, path = field_source(name)
-    if path is None:
-        return document
-    params.append(path)
-    return f"json_extract({document}, ?)"
 
 
 class Finder:
@@ -244,11 +67,57 @@ class Finder:
         keys = [f"{value_expression(name, params)}{' DESC' if descending else ''}" for name, descending in order]
         keys += ["rows.subpath", "rows.kind", "rows.shortname", "rows.resource_type"]
         clause, where_params = where(selection)
+        start = self._anchor(selection, offset) if not order else None
+        if start is not None:
+            position, kind, shortname, resource_type = start
+            clause += " AND (rows.kind, rows.shortname, rows.resource_type) >= (?, ?, ?)"
+            where_params += [kind, shortname, resource_type]
+            offset -= position
+        # Skipped rows are walked in the covering index; only the page's rows are read in full.
+        chosen = f"SELECT rows.id FROM rows WHERE {clause} ORDER BY {', '.join(keys)} LIMIT ? OFFSET ?"
         sql = (
             "SELECT space_name, subpath, shortname, resource_type, kind, meta, body FROM rows "
-            f"WHERE {clause} ORDER BY {', '.join(keys)} LIMIT ? OFFSET ?"
+            f"WHERE id IN ({chosen}) ORDER BY {', '.join(keys)}"
         )
-        return [Found(*row) for row in self._fetch(sql, [*where_params, *params, limit, offset])]
+        found = self._fetch(sql, [*where_params, *params, limit, offset, *params])
+        return [Found(*row) for row in found]
+
+    def _anchor(self, selection: Selection, offset: int) -> tuple[int, int, str, str] | None:
+        """The kept key at or before `offset` in a folder's listing order, when the listing is that order."""
+        listing = selection.exact and selection.kinds in _LISTING_KINDS and selection.resource_types is None
+        if offset < ANCHOR_STEP or not listing or not selection.is_plain():
+            return None
+        place = (selection.space_name, selection.subpath)
+        connection = self.index.connection()
+        (changes,) = connection.execute(
+            "SELECT coalesce(sum(changes), 0) FROM counts WHERE space_name = ? AND subpath = ?", place
+        ).fetchone()
+        kept = connection.execute("SELECT changes FROM anchored WHERE space_name = ? AND subpath = ?", place).fetchone()
+        if kept is None or kept[0] != changes:
+            self._keep_anchors(place)
+        found = connection.execute(
+            "SELECT position, kind, shortname, resource_type FROM anchors "
+            "WHERE space_name = ? AND subpath = ? AND position <= ? ORDER BY position DESC LIMIT 1",
+            (*place, offset),
+        ).fetchone()
+        return None if found is None else (int(found[0]), int(found[1]), str(found[2]), str(found[3]))
+
+    def _keep_anchors(self, place: tuple[str | None, str]) -> None:
+        """Keep every `ANCHOR_STEP`-th key of a folder's listing order, with the folder's change count."""
+        with self.index.transaction() as connection:
+            connection.execute("DELETE FROM anchors WHERE space_name = ? AND subpath = ?", place)
+            connection.execute(
+                "INSERT INTO anchors SELECT ?, ?, position, kind, shortname, resource_type FROM ("
+                "SELECT row_number() OVER (ORDER BY kind, shortname, resource_type) - 1 AS position, "
+                "kind, shortname, resource_type FROM rows WHERE space_name = ? AND subpath = ?"
+                ") WHERE position % ? = 0",
+                (*place, *place, ANCHOR_STEP),
+            )
+            connection.execute(
+                "INSERT OR REPLACE INTO anchored VALUES (?, ?, "
+                "(SELECT coalesce(sum(changes), 0) FROM counts WHERE space_name = ? AND subpath = ?))",
+                (*place, *place),
+            )
 
     def sample(self, selection: Selection, *, limit: int) -> list[Found]:
         """Rows drawn at random."""

@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from dmart_attach.identifiers import ROOT, join_subpath
 from dmart_attach.models.enums import ResourceType
+from dmart_attach.storage.index_schema import BATCH, DROP, SCHEMA, UPSERT, VERSION, insert_rows, row_values
 from dmart_attach.storage.layout import Address, Layout
 from dmart_attach.storage.scan import (
     KIND_ATTACHMENT,
@@ -24,77 +23,10 @@ from dmart_attach.storage.scan import (
     folder_contents,
     read_row,
     space_contents,
+    space_contents_after,
 )
 
 logger = logging.getLogger(__name__)
-
-# Bumped whenever the tables change; an index of another version is rebuilt at start.
-VERSION = "1"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS marker (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rows (
-    id INTEGER PRIMARY KEY,
-    space_name TEXT NOT NULL,
-    subpath TEXT NOT NULL,
-    shortname TEXT NOT NULL,
-    resource_type TEXT NOT NULL,
-    kind INTEGER NOT NULL,
-    uuid TEXT,
-    slug TEXT,
-    is_active INTEGER,
-    owner_shortname TEXT,
-    created_at TEXT,
-    updated_at TEXT,
-    schema_shortname TEXT,
-    meta TEXT NOT NULL,
-    body TEXT,
-    UNIQUE (space_name, subpath, shortname, resource_type)
-);
-CREATE INDEX IF NOT EXISTS rows_listing ON rows (space_name, subpath, kind, shortname);
-CREATE INDEX IF NOT EXISTS rows_uuid ON rows (uuid);
-CREATE INDEX IF NOT EXISTS rows_slug ON rows (slug);
-CREATE VIRTUAL TABLE IF NOT EXISTS rows_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
-CREATE TABLE IF NOT EXISTS counts (
-    space_name TEXT NOT NULL,
-    subpath TEXT NOT NULL,
-    kind INTEGER NOT NULL,
-    resource_type TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (space_name, subpath, kind, resource_type)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS rows_added AFTER INSERT ON rows BEGIN
-    INSERT INTO counts VALUES (new.space_name, new.subpath, new.kind, new.resource_type, 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS rows_removed AFTER DELETE ON rows BEGIN
-    UPDATE counts SET n = n - 1
-    WHERE space_name = old.space_name AND subpath = old.subpath AND kind = old.kind
-    AND resource_type = old.resource_type;
-    DELETE FROM rows_text WHERE rowid = old.id;
-END;
-CREATE TABLE IF NOT EXISTS pending (
-    id INTEGER PRIMARY KEY,
-    pid INTEGER NOT NULL,
-    token TEXT NOT NULL,
-    space_name TEXT NOT NULL,
-    subpath TEXT NOT NULL,
-    shortname TEXT NOT NULL,
-    resource_type TEXT NOT NULL
-);
-"""
-
-_UPSERT = """
-INSERT INTO rows (space_name, subpath, shortname, resource_type, kind, uuid, slug, is_active, owner_shortname,
-                  created_at, updated_at, schema_shortname, meta, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (space_name, subpath, shortname, resource_type) DO UPDATE SET
-    uuid = excluded.uuid, slug = excluded.slug, is_active = excluded.is_active,
-    owner_shortname = excluded.owner_shortname, created_at = excluded.created_at,
-    updated_at = excluded.updated_at, schema_shortname = excluded.schema_shortname,
-    meta = excluded.meta, body = excluded.body
-RETURNING id
-"""
 
 
 def under(subpath: str) -> tuple[str, str]:
@@ -102,23 +34,12 @@ def under(subpath: str) -> tuple[str, str]:
     return f"{subpath}/", f"{subpath}0"
 
 
-def _leaves(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item)
-    elif isinstance(value, str | int | float) and not isinstance(value, bool):
-        yield str(value)
-
-
 def searchable_text(row: Row) -> str:
-    """What bare words of a search match: every value of the meta and of the JSON body."""
-    parts = [row.address.shortname, *_leaves(row.meta)]
-    if row.body_text is not None:
-        parts.extend(_leaves(orjson.loads(row.body_text)))
-    return " ".join(parts)
+    """What bare words of a search match: the words of the meta and of the JSON body, keys included.
+
+    Dmart matches bare words against the text of the whole record the same way.
+    """
+    return " ".join((row.address.shortname, row.meta_text, row.body_text or ""))
 
 
 def _tree_identity(root: Path) -> str:
@@ -150,7 +71,7 @@ class Index:
         self._local = threading.local()
         # Marks this process's pending writes, so a restart in the same process repairs old ones.
         self.token = secrets.token_hex(8)
-        self.connection().executescript(_SCHEMA)
+        self.connection().executescript(SCHEMA)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections are not shared between threads)."""
@@ -293,32 +214,25 @@ class Index:
         self._put_all(connection, found)
 
     def _put_all(self, connection: sqlite3.Connection, found: Iterable[tuple[Address, Path]]) -> None:
+        """Insert the rows of locations the caller has just cleared, in batches."""
+        (next_id,) = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM rows").fetchone()
+        rows: list[tuple[Any, ...]] = []
+        texts: list[tuple[int, str]] = []
         for address, meta_path in found:
             row = read_row(self.layout, address, meta_path)
-            if isinstance(row, Row):
-                self._put(connection, row)
+            if not isinstance(row, Row):
+                continue
+            rows.append((next_id, *row_values(row)))
+            texts.append((next_id, searchable_text(row)))
+            next_id += 1
+            if len(rows) >= BATCH:
+                insert_rows(connection, rows, texts)
+                rows, texts = [], []
+        insert_rows(connection, rows, texts)
 
     @staticmethod
     def _put(connection: sqlite3.Connection, row: Row) -> None:
-        address, meta = row.address, row.meta
-        payload = meta.get("payload") if isinstance(meta.get("payload"), dict) else None
-        values = (
-            address.space_name,
-            address.subpath,
-            address.shortname,
-            address.resource_type.value,
-            row.kind,
-            meta.get("uuid"),
-            meta.get("slug"),
-            1 if meta.get("is_active") else 0,
-            meta.get("owner_shortname"),
-            meta.get("created_at"),
-            meta.get("updated_at"),
-            payload.get("schema_shortname") if payload else None,
-            row.meta_text,
-            row.body_text,
-        )
-        (row_id,) = connection.execute(_UPSERT, values).fetchone()
+        (row_id,) = connection.execute(UPSERT, row_values(row)).fetchone()
         connection.execute("DELETE FROM rows_text WHERE rowid = ?", (row_id,))
         connection.execute("INSERT INTO rows_text (rowid, text) VALUES (?, ?)", (row_id, searchable_text(row)))
 
@@ -338,10 +252,11 @@ class Index:
     def rebuild(self, space_name: str | None = None) -> int:
         """Read the whole tree (or one space) again; answer how many rows the index now holds for it."""
         spaces = [space_name] if space_name else self._spaces_on_disk()
+        if space_name is None:
+            self.connection().executescript(DROP + SCHEMA)
         with self.transaction() as connection:
             if space_name is None:
-                for table in ("rows", "rows_text", "counts", "pending"):
-                    connection.execute(f"DELETE FROM {table}")
+                connection.execute("DELETE FROM rows")
             else:
                 connection.execute("DELETE FROM rows WHERE space_name = ?", (space_name,))
             for space in spaces:
@@ -350,7 +265,7 @@ class Index:
                 "INSERT OR REPLACE INTO marker VALUES ('tree', ?), ('version', ?)",
                 (_tree_identity(self.layout.root), VERSION),
             )
-            connection.execute("DELETE FROM counts WHERE n <= 0")
+            connection.execute("DELETE FROM anchored WHERE space_name = ? OR ? IS NULL", (space_name, space_name))
             query = "SELECT count(*) FROM rows" + (" WHERE space_name = ?" if space_name else "")
             (total,) = connection.execute(query, (space_name,) if space_name else ()).fetchone()
         logger.info("rebuilt the index", extra={"space": space_name or "*", "rows": total})
@@ -391,10 +306,3 @@ class Index:
             (space, subpath, shortname, resource_type): (meta, body)
             for space, subpath, shortname, resource_type, meta, body in self.connection().execute(query, params)
         }
-
-
-def space_contents_after(layout: Layout, space_name: str) -> Iterator[tuple[Address, Path]]:
-    """Everything of a space except the space's own meta."""
-    for address, path in space_contents(layout, space_name):
-        if address.resource_type != ResourceType.space:
-            yield address, path

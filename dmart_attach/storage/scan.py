@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from dmart_attach.identifiers import ROOT, is_shortname, join_subpath
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import META_CLASSES
-from dmart_attach.storage.layout import DM, Address, Layout
+from dmart_attach.storage.layout import DM, Address, Layout, UnsafePath
 
 # Folder names such as `attachments.media` or the legacy `attachments.view.json`: the kind is the last part.
 ATTACHMENT_FOLDER = re.compile(r"attachments(?:\.[^.]+)*\.([a-z_]+)")
@@ -63,12 +63,15 @@ class Problem:
     reason: str
 
 
-def payload_path(layout: Layout, address: Address, meta_path: Path, file_name: str) -> Path:
+def payload_path(meta_path: Path, address: Address, file_name: str) -> Path:
+    """The payload file a meta names: beside an attachment's meta, else in the folder that holds the resource."""
+    if "/" in file_name or "\\" in file_name or file_name in {"", ".", ".."} or "\x00" in file_name:
+        raise UnsafePath(f"invalid payload file name {file_name!r}")
+    if address.is_attachment:
+        return meta_path.parent / file_name
     if address.resource_type == ResourceType.space:
         return meta_path.parent.parent / file_name
-    if address.resource_type == ResourceType.folder:
-        return meta_path.parent.parent.parent / file_name
-    return layout.payload_file(address, file_name)
+    return meta_path.parent.parent.parent / file_name
 
 
 def read_row(layout: Layout, address: Address, meta_path: Path | None = None) -> Row | Problem | None:
@@ -89,9 +92,9 @@ def read_row(layout: Layout, address: Address, meta_path: Path | None = None) ->
     payload = model.payload
     if payload is not None and payload.content_type == ContentType.json and payload.file_name is not None:
         try:
-            body_raw = payload_path(layout, address, path, payload.file_name).read_bytes()
+            body_raw = payload_path(path, address, payload.file_name).read_bytes()
             body_text = orjson.dumps(orjson.loads(body_raw)).decode()
-        except (OSError, orjson.JSONDecodeError):
+        except (OSError, orjson.JSONDecodeError, UnsafePath):
             body_text = None
     return Row(address, meta, orjson.dumps(meta).decode(), body_text)
 
@@ -99,13 +102,13 @@ def read_row(layout: Layout, address: Address, meta_path: Path | None = None) ->
 def _entry_addresses(space_name: str, subpath: str, dm: Path) -> Iterator[tuple[Address, Path]]:
     """Entries of one folder's `.dm` and the attachments of every entry and folder in it."""
     try:
-        children = sorted(os.scandir(dm), key=lambda item: item.name)
+        children = list(os.scandir(dm))
     except (FileNotFoundError, NotADirectoryError):
         return
     for child in children:
         if not child.is_dir() or not is_shortname(child.name):
             continue
-        for item in sorted(os.scandir(child.path), key=lambda item: item.name):
+        for item in os.scandir(child.path):
             match = ENTRY_META.fullmatch(item.name)
             if match and item.is_file():
                 if match.group(1) in ResourceType.__members__ and ResourceType(match.group(1)) in META_CLASSES:
@@ -120,7 +123,7 @@ def _attachment_addresses(space_name: str, subpath: str, folder: Path) -> Iterat
     resource_type = attachment_kind(folder.name)
     if resource_type is None or resource_type in UNINDEXED or resource_type not in META_CLASSES:
         return
-    for item in sorted(os.scandir(folder), key=lambda item: item.name):
+    for item in os.scandir(folder):
         match = ATTACHMENT_META.fullmatch(item.name)
         if match and is_shortname(match.group(1)) and item.is_file():
             yield Address(space_name, subpath, match.group(1), resource_type), Path(item.path)
@@ -163,3 +166,10 @@ def space_contents(layout: Layout, space_name: str) -> Iterator[tuple[Address, P
     if meta.is_file():
         yield Address(space_name, ROOT, space_name, ResourceType.space), meta
         yield from folder_contents(layout, space_name=space_name, subpath=ROOT)
+
+
+def space_contents_after(layout: Layout, space_name: str) -> Iterator[tuple[Address, Path]]:
+    """Everything of a space except the space's own meta."""
+    for address, path in space_contents(layout, space_name):
+        if address.resource_type != ResourceType.space:
+            yield address, path

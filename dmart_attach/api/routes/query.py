@@ -7,10 +7,8 @@ from fastapi.responses import JSONResponse, Response
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
-from dmart_attach.errors import DmartError
 from dmart_attach.identifiers import SPACENAME_PATTERN
 from dmart_attach.models.query import Query, QueryType
-from dmart_attach.services.caller import Caller
 
 router = APIRouter(prefix="/managed", tags=["managed"])
 
@@ -66,22 +64,13 @@ def export_csv(body: Query, caller: CallerDep, services: ServicesDep) -> Respons
     )
 
 
-def _admin_only(caller: Caller, admin: str) -> None:
-    if caller.shortname != admin:
-        raise DmartError(401, "access", 401, "You don't have permission to this action [23]")
-
-
 @router.get("/health/{space_name}")
 def health(space_name: SpaceName, caller: CallerDep, services: ServicesDep) -> JSONResponse:
     """The soft health report of a space (the admin only)."""
-    _admin_only(caller, services.settings.admin_shortname)
-    return DmartJSON(success(attributes=services.health.report(space_name, hard=False)))
+    return DmartJSON(success(attributes=services.health.report(space_name, "soft", caller)))
 
 
 @router.get("/health/{health_type}/{space_name}")
 def health_of_type(health_type: str, space_name: SpaceName, caller: CallerDep, services: ServicesDep) -> JSONResponse:
     """The soft or hard health report of a space (the admin only)."""
-    _admin_only(caller, services.settings.admin_shortname)
-    if health_type not in ("soft", "hard"):
-        raise DmartError(400, "media", 403, "Invalid health check type")
-    return DmartJSON(success(attributes=services.health.report(space_name, hard=health_type == "hard")))
+    return DmartJSON(success(attributes=services.health.report(space_name, health_type, caller)))
