@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dmart_attach.config import Settings
+from dmart_attach.models.api import Record
 from dmart_attach.models.query import Query
 from dmart_attach.services.bootstrap import bootstrap
 from dmart_attach.services.caller import Caller
@@ -23,6 +24,7 @@ from dmart_attach.services.container import Services, build_services
 
 SPACE = "bench"
 CALLER = Caller("dmart")
+TARGET = 2
 
 
 def write_folder(root: Path, name: str, count: int) -> None:
@@ -89,13 +91,8 @@ def main() -> None:
         )
         services = build_services(settings)
         bootstrap(services.store)
-        services.entries.create(
-            SPACE,
-            __import__("dmart_attach.models.api", fromlist=["Record"]).Record.model_validate(
-                {"resource_type": "space", "subpath": "/", "shortname": SPACE, "attributes": {"is_active": True}}
-            ),
-            CALLER,
-        )
+        space = {"resource_type": "space", "subpath": "/", "shortname": SPACE, "attributes": {"is_active": True}}
+        services.entries.create(SPACE, Record.model_validate(space), CALLER)
         write_folder(settings.spaces_root, "big", big)
         write_folder(settings.spaces_root, "small", small)
 
@@ -117,7 +114,9 @@ def main() -> None:
         for label, body in cases.items():
             for position in (0.0, 0.9):
                 big_ms = timed(run_query(services, subpath="big", offset=int(big * position), **body), args.repeat)
-                small_ms = timed(run_query(services, subpath="small", offset=int(small * position), **body), args.repeat)
+                small_ms = timed(
+                    run_query(services, subpath="small", offset=int(small * position), **body), args.repeat
+                )
                 results["queries"].append(
                     {
                         "query": label,
@@ -128,6 +127,12 @@ def main() -> None:
                     }
                 )
         print(json.dumps(results, indent=2))
+        ratio = reindex_ms / read_ms
+        print(f"\nreindex {reindex_ms:.0f} ms / reading every meta {read_ms:.0f} ms = {ratio:.2f} (target < 3)")
+        for row in results["queries"]:
+            verdict = "met" if row["ratio"] < TARGET else "missed"
+            line = f"{row['query']:<32} offset {row['offset']:<14} ratio {row['ratio']:>8.2f}"
+            print(f"{line}  target < {TARGET}: {verdict}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
