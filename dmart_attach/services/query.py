@@ -223,7 +223,15 @@ class Queries:
         meta = META_CLASSES[resource_type].model_validate_json(found.meta)
         if retrieve_json_payload and found.body is not None and meta.payload is not None:
             meta.payload.body = orjson.loads(found.body)
-        return to_record(meta, resource_type=resource_type, subpath=subpath or found.subpath)
+        record = to_record(meta, resource_type=resource_type, subpath=subpath or found.subpath)
+        if meta.payload is not None:
+            # Query answers show every payload key, nulls included, as Dmart 1.6 does.
+            record["attributes"]["payload"] = meta.payload.model_dump(mode="json")
+        if resource_type in ATTACHMENT_TYPES:
+            # Dmart 1.6 shows a text's `body` and `state` on every attachment kind, null when it has none.
+            record["attributes"].setdefault("body", None)
+            record["attributes"].setdefault("state", None)
+        return record
 
     def _records(self, found: list[Found], query: Query, *, subpath: str | None = None) -> list[dict[str, Any]]:
         records = []
