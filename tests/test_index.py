@@ -1,6 +1,7 @@
 """The index: kept in step with every write, refused or not, repaired after a kill, rebuilt from the tree."""
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -165,3 +166,38 @@ def test_the_process_id_of_a_live_writer_is_left_alone(settings: Settings) -> No
 
     assert index.repair() == 0
     assert os.getpid() == index.connection().execute("SELECT pid FROM pending").fetchone()[0]
+
+
+def test_any_sequence_of_writes_leaves_the_index_equal_to_a_rebuild(settings: Settings, tmp_path: Path) -> None:
+    services = started(settings)
+    fill(services)
+    chance = random.Random(4)
+    folders = ["posts", "posts/old"]
+    outcomes = {"done": 0, "refused": 0}
+    for step in range(60):
+        folder = chance.choice(folders)
+        name = f"n{chance.randrange(12)}"
+        action = chance.choice(["entry", "folder", "comment", "update", "delete", "delete_folder"])
+        try:
+            if action == "entry":
+                create(services, "blog", **record("content", folder, name, payload=json_payload({"step": step})))
+            elif action == "folder" and len(folders) < 6:
+                create(services, "blog", **record("folder", folder, name))
+                folders.append(f"{folder}/{name}")
+            elif action == "comment":
+                create(services, "blog", **record("comment", f"{folder}/{name}", f"c{step}", body="text"))
+            elif action == "update":
+                change = record("content", folder, name, tags=[str(step)], payload=json_payload({"step": step}))
+                services.entries.update("blog", Record.model_validate(change), ADMIN, patch=True)
+            elif action == "delete":
+                services.entries.delete("blog", Record.model_validate(record("content", folder, name)), ADMIN)
+            elif action == "delete_folder" and folder != "posts":
+                parent, _, last = folder.rpartition("/")
+                services.entries.delete("blog", Record.model_validate(record("folder", parent, last)), ADMIN)
+                folders = [kept for kept in folders if kept != folder and not kept.startswith(f"{folder}/")]
+            outcomes["done"] += 1
+        except DmartError:
+            outcomes["refused"] += 1
+
+    assert outcomes["done"] >= 20 and outcomes["refused"] >= 10, outcomes
+    assert services.store.index.snapshot() == fresh_rebuild(services, tmp_path)

@@ -205,6 +205,8 @@ def test_tags_counters_random_and_aggregation(posts: Api) -> None:
                 {"reducer_name": "count", "alias": "n"},
                 {"reducer_name": "sum", "alias": "views", "args": ["payload.body.views"]},
                 {"reducer_name": "max", "alias": "most", "args": ["body.views"]},
+                {"reducer_name": "min", "alias": "least", "args": ["payload.body.views"]},
+                {"reducer_name": "avg", "alias": "mean", "args": ["payload.body.views"]},
             ],
         },
     )
@@ -214,8 +216,8 @@ def test_tags_counters_random_and_aggregation(posts: Api) -> None:
     assert len(sample["records"]) == 2 and sample["attributes"]["total"] == 5
     assert set(names(sample)) <= {"post0", "post1", "post2", "post3", "post4"}
     assert [item["attributes"] for item in grouped["records"]] == [
-        {"payload.body.kind": "even", "n": 3, "views": 60, "most": 40},
-        {"payload.body.kind": "odd", "n": 2, "views": 40, "most": 30},
+        {"payload.body.kind": "even", "n": 3, "views": 60, "most": 40, "least": 0, "mean": 20.0},
+        {"payload.body.kind": "odd", "n": 2, "views": 40, "most": 30, "least": 10, "mean": 20.0},
     ]
     assert grouped["attributes"] == {"total": 2, "returned": 2}
 
@@ -341,3 +343,51 @@ def test_attachments_spaces_and_aggregation_page_at_the_edges(posts: Api) -> Non
     assert [item["attributes"] for item in groups(1)["records"]] == [{"payload.body.kind": "odd", "n": 2}]
     assert [item["shortname"] for item in groups(1)["records"]] == ["2"]
     assert groups(2)["attributes"] == {"total": 2, "returned": 0}
+
+
+def test_search_finds_relationships_by_their_target(posts: Api) -> None:
+    target = {"type": "content", "space_name": "blog", "subpath": "posts", "shortname": "post2"}
+    posts.create("blog", record("relationship", "posts/post1", "link", is_active=True, related_to=target))
+
+    answer = query(
+        posts,
+        type="search",
+        space_name="blog",
+        subpath="/",
+        filter_types=["relationship"],
+        search="@related_to.shortname:post2",
+    )
+
+    assert [(item["resource_type"], item["subpath"], item["shortname"]) for item in answer["records"]] == [
+        ("relationship", "posts/post1", "link")
+    ]
+
+
+def test_dates_meta_sorting_schema_names_and_skipped_totals(posts: Api) -> None:
+    def search(**extra: Any) -> Any:
+        return query(posts, type="search", space_name="blog", subpath="posts", **extra)
+
+    assert names(search(search="@created_at:[2000-01-01 2999-12-31]", filter_types=["content"])) == [
+        "post0",
+        "post1",
+        "post2",
+        "post3",
+        "post4",
+    ]
+    assert search(search="@created_at:<2000-01-01")["attributes"]["total"] == 0
+    assert search(to_date="2000-01-01T00:00:00")["attributes"]["total"] == 0
+    assert names(search(sort_by="shortname", sort_type="descending", limit=2)) == ["post4", "post3"]
+    assert search(retrieve_total=False, limit=1)["attributes"] == {"total": -1, "returned": 1}
+    assert search(filter_schema_names=["nothing"])["attributes"]["total"] == 0
+
+
+def test_sample_search_by_tag_and_schema(sample: Api) -> None:
+    sample.request("applications", "update", record("content", "api/user", "user_profile", tags=["profile"]))
+
+    by_tag = query(sample, type="search", space_name="applications", subpath="/", search="@tags:profile")
+    by_schema = query(
+        sample, type="search", space_name="applications", subpath="api", exact_subpath=True, filter_schema_names=["api"]
+    )
+
+    assert [(item["subpath"], item["shortname"]) for item in by_tag["records"]] == [("api/user", "user_profile")]
+    assert names(by_schema) == ["query_all_applications", "test_by_saad", "user_profile"]
