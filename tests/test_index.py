@@ -201,3 +201,24 @@ def test_any_sequence_of_writes_leaves_the_index_equal_to_a_rebuild(settings: Se
 
     assert outcomes["done"] >= 20 and outcomes["refused"] >= 10, outcomes
     assert services.store.index.snapshot() == fresh_rebuild(services, tmp_path)
+
+
+def test_sync_reads_an_entry_moved_on_disk_with_its_attachments(settings: Settings, tmp_path: Path) -> None:
+    services = started(settings)
+    fill(services)
+    layout = services.store.tree.layout
+    source = layout.entry_dir("blog", "posts", "a")
+    target = layout.entry_dir("blog", "posts/old", "a")
+    source.rename(target)
+    (layout.folder_path("blog", "posts") / "a.json").rename(layout.folder_path("blog", "posts/old") / "a.json")
+
+    for moved in (
+        Address("blog", "posts", "a", ResourceType.content),
+        Address("blog", "posts/old", "a", ResourceType.content),
+    ):
+        services.store.index.sync(moved)
+
+    snapshot = services.store.index.snapshot()
+    assert snapshot == fresh_rebuild(services, tmp_path)
+    assert ("blog", "posts/old/a", "c", "comment") in snapshot
+    assert ("blog", "posts/a", "c", "comment") not in snapshot
