@@ -84,8 +84,10 @@ class Index:
         return connection
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; `durable` ones reach the disk before the commit returns."""
         connection = self.connection()
+        connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield connection
@@ -120,7 +122,8 @@ class Index:
 
     def end_write(self, pending_id: int, address: Address) -> None:
         """Bring the rows of `address` in line with the tree and forget the pending write."""
-        with self.transaction() as connection:
+        # Not synced: if a power loss drops this, the durable pending row makes the next start redo it.
+        with self.transaction(durable=False) as connection:
             self._sync(connection, address, whole=False)
             connection.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
 
