@@ -1,12 +1,15 @@
 """The index's tables, and the column values of one row."""
 
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from dmart_attach.storage.scan import Row
 
 # Bumped whenever the tables change; an index of another version is rebuilt at start.
-VERSION = "3"
+VERSION = "4"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS marker (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -65,7 +68,17 @@ CREATE TRIGGER IF NOT EXISTS rows_removed AFTER DELETE ON rows BEGIN
     WHERE space_name = old.space_name AND subpath = old.subpath AND kind = old.kind
     AND resource_type = old.resource_type;
     DELETE FROM rows_text WHERE rowid = old.id;
+    DELETE FROM terms WHERE row_id = old.id;
 END;
+CREATE TABLE IF NOT EXISTS terms (
+    row_id INTEGER NOT NULL,
+    space_name TEXT NOT NULL,
+    subpath TEXT NOT NULL,
+    path TEXT NOT NULL,
+    value
+);
+CREATE INDEX IF NOT EXISTS terms_by_place ON terms (space_name, subpath, path, value, row_id);
+CREATE INDEX IF NOT EXISTS terms_by_row ON terms (row_id);
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY,
     pid INTEGER NOT NULL,
@@ -81,6 +94,7 @@ DROP = """
 DROP TABLE IF EXISTS rows;
 DROP TABLE IF EXISTS rows_text;
 DROP TABLE IF EXISTS counts;
+DROP TABLE IF EXISTS terms;
 DROP TABLE IF EXISTS anchors;
 DROP TABLE IF EXISTS anchored;
 DROP TABLE IF EXISTS pending;
@@ -93,6 +107,8 @@ COLUMNS = (
 )
 MARKS = ", ".join("?" * 14)
 BATCH = 1000
+# Longer strings are found by full text only, not by `@field:value`.
+TERM_LENGTH = 256
 UPSERT = f"""
 INSERT INTO rows ({COLUMNS}) VALUES ({MARKS})
 ON CONFLICT (space_name, subpath, shortname, resource_type) DO UPDATE SET
@@ -126,6 +142,35 @@ def row_values(row: Row) -> tuple[Any, ...]:
     )
 
 
-def insert_rows(connection: sqlite3.Connection, rows: list[tuple[Any, ...]], texts: list[tuple[int, str]]) -> None:
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item, path)
+    elif isinstance(value, bool):
+        yield path, int(value)
+    elif isinstance(value, int | float) or (isinstance(value, str) and len(value) <= TERM_LENGTH):
+        yield path, value
+
+
+def row_terms(row_id: int, row: Row) -> Iterator[tuple[Any, ...]]:
+    """Every short value of the meta and of the JSON body with its dotted path (list items under the list's)."""
+    place = (row_id, row.address.space_name, row.address.subpath)
+    for path, value in _leaves(row.meta, ""):
+        yield (*place, path, value)
+    if row.body_text is not None:
+        for path, value in _leaves(orjson.loads(row.body_text), "payload.body"):
+            yield (*place, path, value)
+
+
+def insert_rows(
+    connection: sqlite3.Connection,
+    rows: list[tuple[Any, ...]],
+    texts: list[tuple[int, str]],
+    terms: list[tuple[Any, ...]],
+) -> None:
     connection.executemany(f"INSERT INTO rows (id, {COLUMNS}) VALUES (?, {MARKS})", rows)
     connection.executemany("INSERT INTO rows_text (rowid, text) VALUES (?, ?)", texts)
+    connection.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?)", terms)

@@ -6,6 +6,7 @@ from typing import Any
 from dmart_attach.identifiers import ROOT
 from dmart_attach.models.search import FieldTerm, Group, Word, is_date, is_number
 from dmart_attach.storage.index import under
+from dmart_attach.storage.index_schema import TERM_LENGTH
 
 _COLUMNS = {
     "shortname",
@@ -115,10 +116,40 @@ def _predicate(term: FieldTerm, expression: str, params: list[Any]) -> str:
     return "(" + " OR ".join(_equals(expression, value, params) for value in term.values) + ")"
 
 
-def _field_sql(term: FieldTerm, params: list[Any]) -> str:
+def _in_terms(term: FieldTerm) -> bool:
+    """Whether the kept short values of every row can answer the term (long strings are not kept)."""
+    values = [*term.values, term.low or "", term.high or ""]
+    return all(len(value) <= TERM_LENGTH for value in values)
+
+
+def _place(table: str, selection: Selection) -> tuple[str, list[Any]]:
+    """The space and subpath condition of a selection on `rows` or on `terms`."""
+    parts: list[str] = []
+    params: list[Any] = []
+    if selection.space_name is not None:
+        parts.append(f"{table}.space_name = ?")
+        params.append(selection.space_name)
+    if selection.exact:
+        parts.append(f"{table}.subpath = ?")
+        params.append(selection.subpath)
+    elif selection.subpath != ROOT:
+        # Subpath characters all sort after `/`, so `a` ≤ s < `a0` is `a` and everything below it.
+        parts.append(f"{table}.subpath >= ? AND {table}.subpath < ?")
+        params.extend([selection.subpath, under(selection.subpath)[1]])
+    return " AND ".join(parts), params
+
+
+def _field_sql(term: FieldTerm, params: list[Any], place: tuple[str, list[Any]]) -> str:
     document, path = field_source(term.field)
     if path is None:
         sql = _predicate(term, document, params)
+    elif _in_terms(term):
+        within, kept = place
+        kept = [*kept, term.field]
+        predicate = _predicate(term, "terms.value", kept)
+        params.extend(kept)
+        scope = f"{within} AND " if within else ""
+        sql = f"rows.id IN (SELECT row_id FROM terms WHERE {scope}terms.path = ? AND {predicate})"
     else:
         inner: list[Any] = [path]
         predicate = _predicate(term, "j.value", inner)
@@ -140,18 +171,8 @@ def _in(column: str, values: list[Any], params: list[Any]) -> str:
 
 def where(selection: Selection) -> tuple[str, list[Any]]:
     """The WHERE clause of a selection."""
-    parts: list[str] = []
-    params: list[Any] = []
-    if selection.space_name is not None:
-        parts.append("rows.space_name = ?")
-        params.append(selection.space_name)
-    if selection.exact:
-        parts.append("rows.subpath = ?")
-        params.append(selection.subpath)
-    elif selection.subpath != ROOT:
-        # Subpath characters all sort after `/`, so `a` ≤ s < `a0` is `a` and everything below it.
-        parts.append("rows.subpath >= ? AND rows.subpath < ?")
-        params.extend([selection.subpath, under(selection.subpath)[1]])
+    place, params = _place("rows", selection)
+    parts = [place] if place else []
     if selection.kinds:
         parts.append(_in("rows.kind", list(selection.kinds), params))
     if selection.resource_types is not None:
@@ -161,8 +182,7 @@ def where(selection: Selection) -> tuple[str, list[Any]]:
     if selection.schema_names:
         parts.append(_in("rows.schema_shortname", selection.schema_names, params))
     if selection.tags:
-        tags = _in("value", selection.tags, params)
-        parts.append(f"EXISTS (SELECT 1 FROM json_each(rows.meta, '$.tags') WHERE {tags})")
+        parts.append(_field_sql(FieldTerm("tags", tuple(selection.tags)), params, _place("terms", selection)))
     if selection.from_date:
         parts.append("rows.created_at >= ?")
         params.append(selection.from_date)
@@ -170,8 +190,10 @@ def where(selection: Selection) -> tuple[str, list[Any]]:
         parts.append("rows.created_at <= ?")
         params.append(selection.to_date)
     alternatives = []
+    kept_place = _place("terms", selection)
     for group in selection.groups:
-        terms = [_field_sql(term, params) for term in group.fields] + [_word_sql(word, params) for word in group.words]
+        terms = [_field_sql(term, params, kept_place) for term in group.fields]
+        terms += [_word_sql(word, params) for word in group.words]
         alternatives.append("(" + " AND ".join(terms) + ")")
     if alternatives:
         parts.append("(" + " OR ".join(alternatives) + ")")
