@@ -391,3 +391,18 @@ def test_sample_search_by_tag_and_schema(sample: Api) -> None:
 
     assert [(item["subpath"], item["shortname"]) for item in by_tag["records"]] == [("api/user", "user_profile")]
     assert names(by_schema) == ["query_all_applications", "test_by_saad", "user_profile"]
+
+
+def test_search_on_long_values_and_wildcards_in_payload_fields(posts: Api) -> None:
+    long_title = "x" * 300
+    posts.create(
+        "blog", record("content", "posts", "long", is_active=True, payload=json_payload({"title": long_title}))
+    )
+
+    def search(text: str) -> list[str]:
+        return names(query(posts, type="search", space_name="blog", subpath="posts", search=text))
+
+    assert search(f"@payload.body.title:{long_title}") == ["long"]
+    assert search("@payload.body.title:Post*") == ["post0", "post1", "post2", "post3", "post4"]
+    assert search("-@payload.body.title:Post*") == ["long"]
+    assert search("@payload.body.title:xxx*") == ["long"]

@@ -117,9 +117,9 @@ def _predicate(term: FieldTerm, expression: str, params: list[Any]) -> str:
 
 
 def _in_terms(term: FieldTerm) -> bool:
-    """Whether the kept short values of every row can answer the term (long strings are not kept)."""
+    """Whether the kept short values can answer the term: long strings are not kept, and may match a pattern."""
     values = [*term.values, term.low or "", term.high or ""]
-    return all(len(value) <= TERM_LENGTH for value in values)
+    return all(len(value) <= TERM_LENGTH and "*" not in value for value in values)
 
 
 def _place(table: str, selection: Selection) -> tuple[str, list[Any]]:
