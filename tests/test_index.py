@@ -36,9 +36,11 @@ def create(services: Services, space: str, **fields: object) -> None:
 
 
 def fresh_rebuild(services: Services, tmp_path: Path) -> dict[tuple[str, str, str, str], tuple[str, str | None]]:
-    """What an index built from nothing out of the same tree holds."""
-    other = Index(tmp_path / "fresh" / f"{len(list(tmp_path.glob('fresh*')))}.sqlite", services.store.tree.layout)
+    """What an index built from nothing out of the same tree holds; its full text and kept values must agree too."""
+    folder = tmp_path / "fresh"
+    other = Index(folder / f"{len(list(folder.glob('*.sqlite')))}.sqlite", services.store.tree.layout)
     other.rebuild()
+    assert services.store.index.derived() == other.derived()
     return other.snapshot()
 
 

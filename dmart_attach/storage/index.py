@@ -328,3 +328,19 @@ class Index:
             (space, subpath, shortname, resource_type): (meta, body)
             for space, subpath, shortname, resource_type, meta, body in self.connection().execute(query, params)
         }
+
+    def derived(self) -> dict[tuple[str, str, str, str], tuple[str, tuple[tuple[Any, ...], ...]]]:
+        """Every row's full text and kept values, to check that they follow the rows they come from."""
+        connection = self.connection()
+        texts = dict(connection.execute("SELECT rowid, text FROM rows_text").fetchall())
+        kept: dict[int, list[tuple[Any, ...]]] = {}
+        for row_id, space, subpath, path, value in connection.execute("SELECT * FROM terms"):
+            kept.setdefault(row_id, []).append((space, subpath, path, value))
+        rows = connection.execute("SELECT id, space_name, subpath, shortname, resource_type FROM rows").fetchall()
+        orphans = (texts.keys() | kept.keys()) - {row[0] for row in rows}
+        if orphans:
+            raise ValueError(f"index rows {sorted(orphans)} have text or values but no row")
+        return {
+            (space, subpath, shortname, resource_type): (texts[row_id], tuple(sorted(kept.get(row_id, []), key=repr)))
+            for row_id, space, subpath, shortname, resource_type in rows
+        }
