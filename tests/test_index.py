@@ -224,3 +224,16 @@ def test_sync_reads_an_entry_moved_on_disk_with_its_attachments(settings: Settin
     assert snapshot == fresh_rebuild(services, tmp_path)
     assert ("blog", "posts/old/a", "c", "comment") in snapshot
     assert ("blog", "posts/a", "c", "comment") not in snapshot
+
+
+def test_reindexing_one_space_of_an_index_of_another_version_reads_everything(settings: Settings) -> None:
+    services = started(settings)
+    fill(services)
+    index = services.store.index
+    index.connection().execute("UPDATE marker SET value = 'old' WHERE key = 'version'")
+    index.connection().execute("DELETE FROM rows WHERE space_name = 'management'")
+
+    index.rebuild("blog")
+
+    assert ("management", "users", "dmart", "user") in index.snapshot()
+    assert index.prepare() == "current"

@@ -263,8 +263,7 @@ class Index:
     def prepare(self) -> str:
         """Rebuild the index when it describes another tree, else repair interrupted writes; say which."""
         identity = _tree_identity(self.layout.root)
-        connection = self.connection()
-        marker = dict(connection.execute("SELECT key, value FROM marker").fetchall())
+        marker = self._marker()
         if marker.get("tree") != identity or marker.get("version") != VERSION:
             self.rebuild()
             return "rebuilt"
@@ -273,6 +272,9 @@ class Index:
 
     def rebuild(self, space_name: str | None = None) -> int:
         """Read the whole tree (or one space) again; answer how many rows the index now holds for it."""
+        if space_name is not None and self._marker().get("version") != VERSION:
+            # Tables of another version cannot take one space's rows: everything is read again.
+            self.rebuild()
         spaces = [space_name] if space_name else self._spaces_on_disk()
         if space_name is None:
             self.connection().executescript(DROP + SCHEMA)
@@ -292,6 +294,9 @@ class Index:
             (total,) = connection.execute(query, (space_name,) if space_name else ()).fetchone()
         logger.info("rebuilt the index", extra={"space": space_name or "*", "rows": total})
         return int(total)
+
+    def _marker(self) -> dict[str, str]:
+        return dict(self.connection().execute("SELECT key, value FROM marker").fetchall())
 
     def _spaces_on_disk(self) -> list[str]:
         root = self.layout.root
