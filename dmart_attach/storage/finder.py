@@ -67,39 +67,63 @@ class Finder:
         keys = [f"{value_expression(name, params)}{' DESC' if descending else ''}" for name, descending in order]
         keys += ["rows.subpath", "rows.kind", "rows.shortname", "rows.resource_type"]
         clause, where_params = where(selection)
-        start = self._anchor(selection, offset) if not order else None
-        if start is not None:
-            position, kind, shortname, resource_type = start
-            clause += " AND (rows.kind, rows.shortname, rows.resource_type) >= (?, ?, ?)"
-            where_params += [kind, shortname, resource_type]
-            offset -= position
-        # Skipped rows are walked in the covering index; only the page's rows are read in full.
-        chosen = f"SELECT rows.id FROM rows WHERE {clause} ORDER BY {', '.join(keys)} LIMIT ? OFFSET ?"
-        sql = (
-            "SELECT space_name, subpath, shortname, resource_type, kind, meta, body FROM rows "
-            f"WHERE id IN ({chosen}) ORDER BY {', '.join(keys)}"
-        )
-        found = self._fetch(sql, [*where_params, *params, limit, offset, *params])
+        connection = self.index.connection()
+        anchored = not order and self._anchors_ready(selection, offset)
+        # One read snapshot, so the kept keys and the rows they point into belong together.
+        connection.execute("BEGIN")
+        try:
+            start = self._anchor(selection, offset) if anchored else None
+            if start is not None:
+                position, kind, shortname, resource_type = start
+                clause += " AND (rows.kind, rows.shortname, rows.resource_type) >= (?, ?, ?)"
+                where_params += [kind, shortname, resource_type]
+                offset -= position
+            # Skipped rows are walked in the covering index; only the page's rows are read in full.
+            chosen = f"SELECT rows.id FROM rows WHERE {clause} ORDER BY {', '.join(keys)} LIMIT ? OFFSET ?"
+            sql = (
+                "SELECT space_name, subpath, shortname, resource_type, kind, meta, body FROM rows "
+                f"WHERE id IN ({chosen}) ORDER BY {', '.join(keys)}"
+            )
+            found = connection.execute(sql, [*where_params, *params, limit, offset, *params]).fetchall()
+        finally:
+            connection.execute("COMMIT")
         return [Found(*row) for row in found]
 
-    def _anchor(self, selection: Selection, offset: int) -> tuple[int, int, str, str] | None:
-        """The kept key at or before `offset` in a folder's listing order, when the listing is that order."""
-        listing = selection.exact and selection.kinds in _LISTING_KINDS and selection.resource_types is None
-        if offset < ANCHOR_STEP or not listing or not selection.is_plain():
-            return None
-        place = (selection.space_name, selection.subpath)
+    def _changes(self, place: tuple[str | None, str]) -> tuple[int, int | None]:
+        """How often a folder's rows came or went, and how often they had when its keys were kept."""
         connection = self.index.connection()
         (changes,) = connection.execute(
             "SELECT coalesce(sum(changes), 0) FROM counts WHERE space_name = ? AND subpath = ?", place
         ).fetchone()
         kept = connection.execute("SELECT changes FROM anchored WHERE space_name = ? AND subpath = ?", place).fetchone()
-        if kept is None or kept[0] != changes:
+        return int(changes), None if kept is None else int(kept[0])
+
+    def _anchors_ready(self, selection: Selection, offset: int) -> bool:
+        """Whether the page is deep in a folder's listing order; keeps the folder's keys up to date if so."""
+        listing = selection.exact and selection.kinds in _LISTING_KINDS and selection.resource_types is None
+        if offset < ANCHOR_STEP or not listing or not selection.is_plain():
+            return False
+        place = (selection.space_name, selection.subpath)
+        changes, kept = self._changes(place)
+        if kept != changes:
             self._keep_anchors(place)
-        found = connection.execute(
-            "SELECT position, kind, shortname, resource_type FROM anchors "
-            "WHERE space_name = ? AND subpath = ? AND position <= ? ORDER BY position DESC LIMIT 1",
-            (*place, offset),
-        ).fetchone()
+        return True
+
+    def _anchor(self, selection: Selection, offset: int) -> tuple[int, int, str, str] | None:
+        """The kept key at or before `offset`, if the keys still match the folder (read in the page's snapshot)."""
+        place = (selection.space_name, selection.subpath)
+        changes, kept = self._changes(place)
+        if kept != changes:
+            return None
+        found = (
+            self.index.connection()
+            .execute(
+                "SELECT position, kind, shortname, resource_type FROM anchors "
+                "WHERE space_name = ? AND subpath = ? AND position <= ? ORDER BY position DESC LIMIT 1",
+                (*place, offset),
+            )
+            .fetchone()
+        )
         return None if found is None else (int(found[0]), int(found[1]), str(found[2]), str(found[3]))
 
     def _keep_anchors(self, place: tuple[str | None, str]) -> None:
