@@ -52,6 +52,16 @@ def _set_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    store = build_services(get_settings()).store
+    if args.space and not store.tree.space_exists(args.space):
+        print(f"reindex: no space named {args.space}", file=sys.stderr)  # noqa: T201
+        return 1
+    rows = store.index.rebuild(args.space)
+    print(f"reindex: {rows} records indexed from {store.tree.root}")  # noqa: T201
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line."""
     parser = argparse.ArgumentParser(prog="dmart-attach", description="Dmart's managed API over a spaces tree")
@@ -64,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     set_password = commands.add_parser("set-password", help="set a user's password, read from standard input")
     set_password.add_argument("shortname")
     set_password.set_defaults(run=_set_password)
+    reindex = commands.add_parser("reindex", help="rebuild the index from the tree, of one space or of all")
+    reindex.add_argument("space", nargs="?", help="the space to reindex (every space when omitted)")
+    reindex.set_defaults(run=_reindex)
     args = parser.parse_args(argv)
 
     logs.configure(get_settings().log_level)

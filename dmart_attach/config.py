@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_upload_size: int = 1_073_741_824
     # Largest `limit` a query may ask for; `-1` means this many.
     max_query_limit: int = 10_000
+    # Seconds a query's `jq_filter` may run before its process is stopped.
+    jq_timeout: float = 2.0
     # Log level of the service's JSON log lines.
     log_level: str = "INFO"
     # Worker processes (per server process) kept ready for data-asset queries; a crashing query harms none else.

@@ -35,6 +35,8 @@ def bootstrap(store: Store) -> str | None:
     admin = settings.admin_shortname
     with store.locks.hold("bootstrap"):
         tree.recover()
+        state = store.index.prepare()
+        logger.info("index ready", extra={"index": state})
         if not tree.space_exists(space):
             meta = Space(shortname=space, owner_shortname=admin, is_active=True, indexing_enabled=True)
             tree.save(Address(space, ROOT, space, ResourceType.space), meta)

@@ -10,9 +10,12 @@ from dmart_attach.services.attaching import Attaching
 from dmart_attach.services.auth import Auth, load_secret
 from dmart_attach.services.data_assets import DataAssets
 from dmart_attach.services.entries import Entries
+from dmart_attach.services.health import Health
 from dmart_attach.services.locking import Locking
+from dmart_attach.services.lookups import Lookups
 from dmart_attach.services.moving import Moving
 from dmart_attach.services.ownership import Ownership
+from dmart_attach.services.query import Queries
 from dmart_attach.services.reading import Reading
 from dmart_attach.services.requests import Requests
 from dmart_attach.services.rules import Rules
@@ -22,6 +25,7 @@ from dmart_attach.services.sql_workers import SqlWorkers
 from dmart_attach.services.store import Store
 from dmart_attach.services.uploads import Uploads
 from dmart_attach.services.users import Users
+from dmart_attach.services.visibility import Permitted
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class Services:
     uploads: Uploads
     sql_workers: SqlWorkers
     data_assets: DataAssets
+    queries: Queries
+    lookups: Lookups
+    health: Health
 
 
 def build_services(settings: Settings) -> Services:
@@ -59,6 +66,7 @@ def build_services(settings: Settings) -> Services:
     sql_workers = SqlWorkers(
         size=settings.data_asset_workers, worker_memory_mib=settings.data_asset_worker_memory, limits=limits
     )
+    queries = Queries(store=store, visibility=Permitted(access))
     return Services(
         settings=settings,
         store=store,
@@ -77,4 +85,7 @@ def build_services(settings: Settings) -> Services:
         uploads=Uploads(store=store, rules=rules, access=access, locking=locking, attaching=Attaching(store=store)),
         sql_workers=sql_workers,
         data_assets=DataAssets(store=store, workers=sql_workers, access=access),
+        queries=queries,
+        lookups=Lookups(store=store, queries=queries),
+        health=Health(store=store, schemas=schemas),
     )

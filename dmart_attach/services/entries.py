@@ -22,6 +22,7 @@ from dmart_attach.services.payloads import checksum, deep_merge, invalid_body, s
 from dmart_attach.services.records import HIDDEN, to_record
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.store import Store
+from dmart_attach.services.unique import UniqueFields
 from dmart_attach.storage.layout import Address
 from dmart_attach.storage.tree import dump_payload
 
@@ -79,6 +80,7 @@ class Entries:
         self.access = access
         self.locking = locking
         self.attaching = attaching
+        self.unique = UniqueFields(store)
 
     def _check_creatable(self, resource_type: ResourceType) -> None:
         if resource_type == ResourceType.lock:
@@ -126,10 +128,11 @@ class Entries:
             meta.password = self.store.passwords.hash(attributes["password"])  # type: ignore[attr-defined]
         file_body = self._prepare_payload(address, meta)
 
-        with self.store.write_lock(address):
+        with self.store.write_lock(address, *self.unique.lock_keys(address)):
             self.rules.check_create(address)
             self.locking.ensure_unlocked(address, caller, action="create")
             self.attaching.check(address, meta)
+            self.unique.check(address, meta, json.loads(file_body) if file_body is not None else None)
             self.store.tree.save(address, meta, payload=file_body)
             self.attaching.created(address, meta, caller)
             if resource_type == ResourceType.space:
@@ -166,7 +169,7 @@ class Entries:
         attributes = dict(record.attributes)
         text_change = self.rules.split_update_text(address, attributes)
 
-        with self.store.write_lock(address):
+        with self.store.write_lock(address, *self.unique.lock_keys(address)):
             meta = self.store.tree.load(address)
             if meta is None:
                 raise not_found(space_name, address.subpath, address.shortname, address.resource_type.value)
@@ -201,6 +204,7 @@ class Entries:
             elif updated.payload is not None and isinstance(updated.payload.body, dict):
                 self.rules.validate_body(address, updated.payload, updated.payload.body)
             self.attaching.check(address, updated)
+            self.unique.check(address, updated, new_body)
             self.store.tree.save(address, updated, payload=file_bytes, stale_payload=stale)
 
             keys = set(history.flatten(record.attributes)) | set(record.attributes)

@@ -13,6 +13,7 @@ from dmart_attach.services import history
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.passwords import Passwords
 from dmart_attach.storage.history import append_line, read_newest_first
+from dmart_attach.storage.index import Index
 from dmart_attach.storage.layout import Address, UnsafePath
 from dmart_attach.storage.locks import LockFiles
 from dmart_attach.storage.state import SessionStore
@@ -29,6 +30,8 @@ class Store:
         self.tree = Tree(settings.spaces_root)
         state = settings.state_root
         state.mkdir(parents=True, exist_ok=True)
+        self.index = Index(state / "index.sqlite", self.tree.layout)
+        self.tree.index = self.index
         self.locks = LockFiles(state / "locks")
         self.sessions = SessionStore(state / "sessions.sqlite")
         self.passwords = Passwords(settings)
@@ -63,9 +66,9 @@ class Store:
             parent = join_subpath(parent, segment)
         return tuple(keys)
 
-    def write_lock(self, address: Address) -> AbstractContextManager[None]:
-        """Hold `address` for a write: its own locks, and its containers' shared so none is removed meanwhile."""
-        return self.locks.hold(*self.lock_keys(address), shared=self.ancestor_keys(address))
+    def write_lock(self, address: Address, *extra: str) -> AbstractContextManager[None]:
+        """Hold `address` (and the `extra` keys) for a write, its containers shared so none is removed meanwhile."""
+        return self.locks.hold(*self.lock_keys(address), *extra, shared=self.ancestor_keys(address))
 
     def body_of(self, address: Address, meta: Meta) -> Any:
         """The stored JSON body of a meta's payload file (None when it has none)."""

@@ -1,7 +1,179 @@
-"""Listing the entries of one folder, and a cheap stamp that changes whenever any of them does."""
+"""Reading the tree for the index (one location, or everything under a folder) and stamping a folder's entries."""
 
-from dmart_attach.models.enums import ResourceType
-from dmart_attach.storage.layout import DM, Layout
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from dmart_attach.identifiers import ROOT, is_shortname, join_subpath
+from dmart_attach.models.enums import ContentType, ResourceType
+from dmart_attach.models.registry import META_CLASSES
+from dmart_attach.storage.layout import DM, Address, Layout, UnsafePath
+
+# Folder names such as `attachments.media` or the legacy `attachments.view.json`: the kind is the last part.
+ATTACHMENT_FOLDER = re.compile(r"attachments(?:\.[^.]+)*\.([a-z_]+)")
+ENTRY_META = re.compile(r"meta\.([a-z_]+)\.json")
+ATTACHMENT_META = re.compile(r"meta\.(.+)\.json")
+
+KIND_ENTRY, KIND_FOLDER, KIND_ATTACHMENT, KIND_SPACE = 0, 1, 2, 3
+# Locks are shown as lock status, never listed, so the index leaves them out.
+UNINDEXED = frozenset({ResourceType.lock})
+
+
+def attachment_kind(folder_name: str) -> ResourceType | None:
+    """The attachment kind an `attachments.*` folder holds, if it is one."""
+    match = ATTACHMENT_FOLDER.fullmatch(folder_name)
+    if not match or match.group(1) not in ResourceType.__members__:
+        return None
+    return ResourceType(match.group(1))
+
+
+def kind_of(address: Address) -> int:
+    if address.resource_type == ResourceType.space:
+        return KIND_SPACE
+    if address.resource_type == ResourceType.folder:
+        return KIND_FOLDER
+    return KIND_ATTACHMENT if address.is_attachment else KIND_ENTRY
+
+
+@dataclass(frozen=True)
+class Row:
+    """One indexed resource: where it is, its meta and its JSON body, as compact JSON text."""
+
+    address: Address
+    meta: dict[str, Any]
+    meta_text: str
+    body_text: str | None
+
+    @property
+    def kind(self) -> int:
+        return kind_of(self.address)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A meta file that cannot be indexed, and why."""
+
+    path: Path
+    reason: str
+
+
+def payload_path(meta_path: Path, address: Address, file_name: str) -> Path:
+    """The payload file a meta names: beside an attachment's meta, else in the folder that holds the resource."""
+    if "/" in file_name or "\\" in file_name or file_name in {"", ".", ".."} or "\x00" in file_name:
+        raise UnsafePath(f"invalid payload file name {file_name!r}")
+    if address.is_attachment:
+        return meta_path.parent / file_name
+    if address.resource_type == ResourceType.space:
+        return meta_path.parent.parent / file_name
+    return meta_path.parent.parent.parent / file_name
+
+
+def read_row(layout: Layout, address: Address, meta_path: Path | None = None) -> Row | Problem | None:
+    """The row of `address` as the tree has it now; None when there is no meta there."""
+    path = meta_path or layout.meta_file(address)
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        meta = orjson.loads(raw)
+        model = META_CLASSES[address.resource_type].model_validate(meta)
+    except (orjson.JSONDecodeError, ValidationError, TypeError) as error:
+        return Problem(path, str(error).splitlines()[0])
+    if not isinstance(meta, dict) or model.shortname != address.shortname:
+        return Problem(path, "the meta's shortname does not match its location")
+    body_text = None
+    payload = model.payload
+    if payload is not None and payload.content_type == ContentType.json and payload.file_name is not None:
+        try:
+            body_raw = payload_path(path, address, payload.file_name).read_bytes()
+            body_text = orjson.dumps(orjson.loads(body_raw)).decode()
+        except (OSError, orjson.JSONDecodeError, UnsafePath):
+            body_text = None
+    return Row(address, meta, orjson.dumps(meta).decode(), body_text)
+
+
+def _entry_addresses(space_name: str, subpath: str, dm: Path) -> Iterator[tuple[Address, Path]]:
+    """Entries of one folder's `.dm` and the attachments of every entry and folder in it."""
+    try:
+        children = list(os.scandir(dm))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for child in children:
+        if not child.is_dir() or not is_shortname(child.name):
+            continue
+        for item in os.scandir(child.path):
+            match = ENTRY_META.fullmatch(item.name)
+            if match and item.is_file():
+                if match.group(1) in ResourceType.__members__ and ResourceType(match.group(1)) in META_CLASSES:
+                    resource_type = ResourceType(match.group(1))
+                    if resource_type not in (ResourceType.folder, ResourceType.space):
+                        yield Address(space_name, subpath, child.name, resource_type), Path(item.path)
+            elif item.is_dir():
+                yield from _attachment_addresses(space_name, join_subpath(subpath, child.name), Path(item.path))
+
+
+def _attachment_addresses(space_name: str, subpath: str, folder: Path) -> Iterator[tuple[Address, Path]]:
+    resource_type = attachment_kind(folder.name)
+    if resource_type is None or resource_type in UNINDEXED or resource_type not in META_CLASSES:
+        return
+    for item in os.scandir(folder):
+        match = ATTACHMENT_META.fullmatch(item.name)
+        if match and is_shortname(match.group(1)) and item.is_file():
+            yield Address(space_name, subpath, match.group(1), resource_type), Path(item.path)
+
+
+def entry_attachments(
+    layout: Layout, *, space_name: str, subpath: str, shortname: str
+) -> Iterator[tuple[Address, Path]]:
+    """Every attachment meta of the entry or folder `shortname` at `subpath`."""
+    entry_dir = layout.entry_dir(space_name, subpath, shortname)
+    try:
+        folders = sorted(os.scandir(entry_dir), key=lambda item: item.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for item in folders:
+        if item.is_dir():
+            yield from _attachment_addresses(space_name, join_subpath(subpath, shortname), Path(item.path))
+
+
+def folder_contents(layout: Layout, *, space_name: str, subpath: str) -> Iterator[tuple[Address, Path]]:
+    """Every meta under the folder at `subpath` (not the folder's own), depth first."""
+    directory = layout.folder_path(space_name, subpath)
+    yield from _entry_addresses(space_name, subpath, directory / DM)
+    try:
+        children = sorted(os.scandir(directory), key=lambda item: item.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for child in children:
+        if child.name.startswith(".") or not is_shortname(child.name) or not child.is_dir():
+            continue
+        folder_meta = Path(child.path) / DM / "meta.folder.json"
+        if folder_meta.is_file():
+            yield Address(space_name, subpath, child.name, ResourceType.folder), folder_meta
+            yield from folder_contents(layout, space_name=space_name, subpath=join_subpath(subpath, child.name))
+
+
+def space_contents(layout: Layout, space_name: str) -> Iterator[tuple[Address, Path]]:
+    """Every meta of a space, the space's own first."""
+    meta = layout.space_meta(space_name)
+    if meta.is_file():
+        yield Address(space_name, ROOT, space_name, ResourceType.space), meta
+        yield from folder_contents(layout, space_name=space_name, subpath=ROOT)
+
+
+def space_contents_after(layout: Layout, space_name: str) -> Iterator[tuple[Address, Path]]:
+    """Everything of a space except the space's own meta."""
+    for address, path in space_contents(layout, space_name):
+        if address.resource_type != ResourceType.space:
+            yield address, path
+
 
 # One entry's stamp: its meta file's inode, modification time in nanoseconds and size.
 Stamp = tuple[int, int, int]

@@ -3,6 +3,8 @@
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import meta_class
 from dmart_attach.storage.atomic import fsync_dir, make_dirs, write_bytes
+from dmart_attach.storage.index import Index
 from dmart_attach.storage.layout import DM, Address, Layout, attachment_folder_name
 from dmart_attach.storage.moves import MOVES, finish_moves, move_paths
 from dmart_attach.storage.removal import TRASH, finish_removals, remove_paths
@@ -43,6 +46,19 @@ class Tree:
         self.root = self.layout.root
         self.trash = self.root / TRASH
         self.moves = self.root / MOVES
+        self.index: Index | None = None
+
+    @contextmanager
+    def _indexed(self, address: Address) -> Iterator[None]:
+        """Keep the index in step with a write to `address`, even one that fails half way."""
+        if self.index is None:
+            yield
+            return
+        pending = self.index.begin_write(address)
+        try:
+            yield
+        finally:
+            self.index.end_write(pending, address)
 
     def recover(self) -> int:
         """Finish moves and removals a crash interrupted."""
@@ -113,19 +129,20 @@ class Tree:
         names a previous payload file to remove once the new one is in place.
         """
         meta_path = self.layout.meta_file(address)
-        make_dirs(meta_path.parent)
-        file_name = meta.payload.file_name if meta.payload is not None else None
-        if payload is not None and file_name is not None:
-            payload_path = self.layout.payload_file(address, file_name)
-            make_dirs(payload_path.parent)
-            write_bytes(payload_path, payload)
-        if staged is not None and file_name is not None:
-            staged.commit(self.layout.payload_file(address, file_name))
-        write_bytes(meta_path, dump_meta(meta))
-        if stale_payload and stale_payload != file_name:
-            stale = self.layout.payload_file(address, stale_payload)
-            stale.unlink(missing_ok=True)
-            fsync_dir(stale.parent)
+        with self._indexed(address):
+            make_dirs(meta_path.parent)
+            file_name = meta.payload.file_name if meta.payload is not None else None
+            if payload is not None and file_name is not None:
+                payload_path = self.layout.payload_file(address, file_name)
+                make_dirs(payload_path.parent)
+                write_bytes(payload_path, payload)
+            if staged is not None and file_name is not None:
+                staged.commit(self.layout.payload_file(address, file_name))
+            write_bytes(meta_path, dump_meta(meta))
+            if stale_payload and stale_payload != file_name:
+                stale = self.layout.payload_file(address, stale_payload)
+                stale.unlink(missing_ok=True)
+                fsync_dir(stale.parent)
 
     def read_payload(self, address: Address, name: str) -> bytes | None:
         """The bytes of the payload file `name` of `address`, or None when it is missing."""
@@ -197,14 +214,19 @@ class Tree:
             paths.append(layout.entry_dir(space, subpath, shortname))
             if file_name is not None:
                 paths.append(layout.payload_file(address, file_name))
-        remove_paths(self.trash, paths)
-        if address.is_attachment:
-            folder = layout.attachment_dir(address)
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+        with self._indexed(address):
+            remove_paths(self.trash, paths)
+            if address.is_attachment:
+                folder = layout.attachment_dir(address)
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
 
     def move(self, source: Address, target: Address, *, old: Meta, new: Meta) -> None:
         """Move what `source` is, with everything that belongs to it, to `target`; `new` is its rewritten meta."""
+        with self._indexed(source), self._indexed(target):
+            self._move(source, target, old=old, new=new)
+
+    def _move(self, source: Address, target: Address, *, old: Meta, new: Meta) -> None:
         layout = self.layout
         renames: list[tuple[Path, Path]] = []
         if source.resource_type == ResourceType.folder:

@@ -1,0 +1,27 @@
+"""Runs one jq program over JSON read from standard input, in a process of its own that can be stopped."""
+
+import resource
+import sys
+
+import jq
+import orjson
+
+# A jq program may build huge values; the process dies rather than the service.
+_MEMORY = 1 << 30
+
+
+def main() -> int:
+    """Read `{"program", "input"}`, write the list of jq's output values."""
+    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY, _MEMORY))
+    request = orjson.loads(sys.stdin.buffer.read())
+    try:
+        values = jq.compile(request["program"]).input_value(request["input"]).all()
+    except ValueError as error:
+        sys.stderr.write(str(error))
+        return 1
+    sys.stdout.buffer.write(orjson.dumps(values))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

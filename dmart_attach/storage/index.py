@@ -1,0 +1,367 @@
+"""The embedded index: one SQLite row per space, folder, entry and attachment, always rebuildable from the tree."""
+
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dmart_attach.identifiers import ROOT, join_subpath
+from dmart_attach.models.enums import ResourceType
+from dmart_attach.storage.index_schema import (
+    BATCH,
+    DROP,
+    SCHEMA,
+    UPSERT,
+    VERSION,
+    insert_rows,
+    row_terms,
+    row_values,
+)
+from dmart_attach.storage.layout import Address, Layout
+from dmart_attach.storage.scan import (
+    KIND_ATTACHMENT,
+    KIND_SPACE,
+    UNINDEXED,
+    Row,
+    entry_attachments,
+    folder_contents,
+    read_row,
+    space_contents,
+    space_contents_after,
+)
+
+logger = logging.getLogger(__name__)
+
+_MAPPED = 1 << 30
+_CACHE_KIB = 16_384
+
+
+# In a `dm_covers` pattern, a segment that matches any one segment (never a valid shortname).
+ANY_SEGMENT = "*"
+
+
+def covers(pattern: str, path: str) -> bool:
+    """Whether `pattern` names `path` or a folder above it; `/` and a lone `*` cover everything."""
+    if pattern in (ROOT, ANY_SEGMENT):
+        return True
+    wanted = pattern.split("/")
+    segments = [] if path == ROOT else path.split("/")
+    if len(segments) < len(wanted):
+        return False
+    return all(want in (ANY_SEGMENT, segment) for want, segment in zip(wanted, segments, strict=False))
+
+
+def under(subpath: str) -> tuple[str, str]:
+    """Bounds of every subpath strictly below `subpath`: `a/` ≤ s < `a0` (`0` follows `/`)."""
+    return f"{subpath}/", f"{subpath}0"
+
+
+def searchable_text(row: Row) -> str:
+    """What bare words of a search match: the words of the meta and of the JSON body, keys included.
+
+    Dmart matches bare words against the text of the whole record the same way.
+    """
+    return " ".join((row.address.shortname, row.meta_text, row.body_text or ""))
+
+
+def _tree_identity(root: Path) -> str:
+    """The tree this index describes: its path and the identity of its folder."""
+    try:
+        stat = root.stat()
+    except FileNotFoundError:
+        return f"{root}|missing"
+    return f"{root}|{stat.st_dev}|{stat.st_ino}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Index:
+    """The SQLite index of one spaces tree, kept in step by the tree's writes."""
+
+    def __init__(self, path: Path, layout: Layout) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.layout = layout
+        self._local = threading.local()
+        # Marks this process's pending writes, so a restart in the same process repairs old ones.
+        self.token = secrets.token_hex(8)
+        self.connection().executescript(SCHEMA)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections are not shared between threads)."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+            connection.create_function("dm_covers", 2, covers, deterministic=True)
+            connection.execute("PRAGMA journal_mode=WAL")
+            # Searches on fields read whole folders of rows: map the file instead of copying pages in.
+            connection.execute(f"PRAGMA mmap_size={_MAPPED}")
+            connection.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            connection.execute("PRAGMA synchronous=FULL")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; `durable` ones reach the disk before the commit returns."""
+        connection = self.connection()
+        connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def close(self) -> None:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    # Writes made by the tree.
+
+    def begin_write(self, address: Address) -> int:
+        """Record that `address` is about to change, so a crash before `end_write` is repaired at start."""
+        with self.transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO pending (pid, token, space_name, subpath, shortname, resource_type) VALUES (?,?,?,?,?,?)",
+                (
+                    os.getpid(),
+                    self.token,
+                    address.space_name,
+                    address.subpath,
+                    address.shortname,
+                    address.resource_type,
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def end_write(self, pending_id: int, address: Address) -> None:
+        """Bring the rows of `address` in line with the tree and forget the pending write."""
+        # Not synced: if a power loss drops this, the durable pending row makes the next start redo it.
+        with self.transaction(durable=False) as connection:
+            self._sync(connection, address, whole=False)
+            connection.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
+
+    def sync(self, address: Address) -> None:
+        """Re-read `address` and everything under it from the tree (after a move or an outside change)."""
+        with self.transaction() as connection:
+            self._sync(connection, address, whole=True)
+
+    def _sync(self, connection: sqlite3.Connection, address: Address, *, whole: bool) -> None:
+        if address.resource_type in UNINDEXED:
+            return
+        found = read_row(self.layout, address)
+        row = found if isinstance(found, Row) else None
+        space, subpath, shortname = address.space_name, address.subpath, address.shortname
+        if address.resource_type == ResourceType.space:
+            if row is None:
+                connection.execute("DELETE FROM rows WHERE space_name = ?", (space,))
+                return
+            known = self._known(connection, address)
+            self._put(connection, row)
+            if whole or not known:
+                self._replace_below(connection, space, ROOT, space_contents_after(self.layout, space))
+            return
+        if address.resource_type == ResourceType.folder:
+            inner = join_subpath(subpath, shortname)
+            if row is None:
+                self._delete(connection, address)
+                self._delete_below(connection, space, inner)
+                return
+            known = self._known(connection, address)
+            self._put(connection, row)
+            if whole or not known:
+                contents = folder_contents(self.layout, space_name=space, subpath=inner)
+                attachments = entry_attachments(self.layout, space_name=space, subpath=subpath, shortname=shortname)
+                self._replace_below(connection, space, inner, [*contents, *attachments])
+            return
+        if address.is_attachment:
+            if row is None:
+                self._delete(connection, address)
+            else:
+                self._put(connection, row)
+            return
+        inner = join_subpath(subpath, shortname)
+        if row is None:
+            self._delete(connection, address)
+            connection.execute(
+                "DELETE FROM rows WHERE space_name = ? AND subpath = ? AND kind = ?", (space, inner, KIND_ATTACHMENT)
+            )
+            return
+        known = self._known(connection, address)
+        self._put(connection, row)
+        if whole or not known:
+            connection.execute(
+                "DELETE FROM rows WHERE space_name = ? AND subpath = ? AND kind = ?", (space, inner, KIND_ATTACHMENT)
+            )
+            self._put_all(
+                connection, entry_attachments(self.layout, space_name=space, subpath=subpath, shortname=shortname)
+            )
+
+    @staticmethod
+    def _known(connection: sqlite3.Connection, address: Address) -> bool:
+        found = connection.execute(
+            "SELECT 1 FROM rows WHERE space_name = ? AND subpath = ? AND shortname = ? AND resource_type = ?",
+            (address.space_name, address.subpath, address.shortname, address.resource_type),
+        ).fetchone()
+        return found is not None
+
+    @staticmethod
+    def _delete(connection: sqlite3.Connection, address: Address) -> None:
+        connection.execute(
+            "DELETE FROM rows WHERE space_name = ? AND subpath = ? AND shortname = ? AND resource_type = ?",
+            (address.space_name, address.subpath, address.shortname, address.resource_type),
+        )
+
+    @staticmethod
+    def _delete_below(connection: sqlite3.Connection, space_name: str, subpath: str) -> None:
+        """Delete every row whose subpath is `subpath` or below it."""
+        low, high = under(subpath)
+        connection.execute(
+            "DELETE FROM rows WHERE space_name = ? AND (subpath = ? OR (subpath >= ? AND subpath < ?))",
+            (space_name, subpath, low, high),
+        )
+
+    def _replace_below(
+        self, connection: sqlite3.Connection, space_name: str, subpath: str, found: Iterable[tuple[Address, Path]]
+    ) -> None:
+        if subpath == ROOT:
+            connection.execute("DELETE FROM rows WHERE space_name = ? AND kind != ?", (space_name, KIND_SPACE))
+        else:
+            self._delete_below(connection, space_name, subpath)
+        self._put_all(connection, found)
+
+    def _put_all(self, connection: sqlite3.Connection, found: Iterable[tuple[Address, Path]]) -> None:
+        """Insert the rows of locations the caller has just cleared, in batches."""
+        (next_id,) = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM rows").fetchone()
+        rows: list[tuple[Any, ...]] = []
+        texts: list[tuple[int, str]] = []
+        terms: list[tuple[Any, ...]] = []
+        for address, meta_path in found:
+            row = read_row(self.layout, address, meta_path)
+            if not isinstance(row, Row):
+                continue
+            rows.append((next_id, *row_values(row)))
+            texts.append((next_id, searchable_text(row)))
+            terms.extend(row_terms(next_id, row))
+            next_id += 1
+            if len(rows) >= BATCH:
+                insert_rows(connection, rows, texts, terms)
+                rows, texts, terms = [], [], []
+        insert_rows(connection, rows, texts, terms)
+
+    @staticmethod
+    def _put(connection: sqlite3.Connection, row: Row) -> None:
+        (row_id,) = connection.execute(UPSERT, row_values(row)).fetchone()
+        connection.execute("DELETE FROM rows_text WHERE rowid = ?", (row_id,))
+        connection.execute("INSERT INTO rows_text (rowid, text) VALUES (?, ?)", (row_id, searchable_text(row)))
+        connection.execute("DELETE FROM terms WHERE row_id = ?", (row_id,))
+        connection.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?)", row_terms(row_id, row))
+
+    # Start-up: rebuild or repair.
+
+    def prepare(self) -> str:
+        """Rebuild the index when it describes another tree, else repair interrupted writes; say which."""
+        identity = _tree_identity(self.layout.root)
+        marker = self._marker()
+        if marker.get("tree") != identity or marker.get("version") != VERSION:
+            self.rebuild()
+            return "rebuilt"
+        repaired = self.repair()
+        return f"repaired {repaired}" if repaired else "current"
+
+    def rebuild(self, space_name: str | None = None) -> int:
+        """Read the whole tree (or one space) again; answer how many rows the index now holds for it."""
+        if space_name is not None and self._marker().get("version") != VERSION:
+            # Tables of another version cannot take one space's rows: everything is read again.
+            self.rebuild()
+        spaces = [space_name] if space_name else self._spaces_on_disk()
+        if space_name is None:
+            self.connection().executescript(DROP + SCHEMA)
+        with self.transaction() as connection:
+            if space_name is None:
+                connection.execute("DELETE FROM rows")
+            else:
+                connection.execute("DELETE FROM rows WHERE space_name = ?", (space_name,))
+            for space in spaces:
+                self._put_all(connection, space_contents(self.layout, space))
+            connection.execute(
+                "INSERT OR REPLACE INTO marker VALUES ('tree', ?), ('version', ?)",
+                (_tree_identity(self.layout.root), VERSION),
+            )
+            connection.execute("DELETE FROM anchored WHERE space_name = ? OR ? IS NULL", (space_name, space_name))
+            query = "SELECT count(*) FROM rows" + (" WHERE space_name = ?" if space_name else "")
+            (total,) = connection.execute(query, (space_name,) if space_name else ()).fetchone()
+        logger.info("rebuilt the index", extra={"space": space_name or "*", "rows": total})
+        return int(total)
+
+    def _marker(self) -> dict[str, str]:
+        return dict(self.connection().execute("SELECT key, value FROM marker").fetchall())
+
+    def _spaces_on_disk(self) -> list[str]:
+        root = self.layout.root
+        if not root.is_dir():
+            return []
+        return sorted(child.name for child in root.iterdir() if (child / ".dm" / "meta.space.json").is_file())
+
+    def repair(self) -> int:
+        """Re-read the locations whose writer died before updating the index; answer how many."""
+        connection = self.connection()
+        stale = [
+            (row_id, Address(space, subpath, shortname, ResourceType(resource_type)))
+            for row_id, pid, token, space, subpath, shortname, resource_type in connection.execute(
+                "SELECT id, pid, token, space_name, subpath, shortname, resource_type FROM pending"
+            ).fetchall()
+            if not _alive(pid) or (pid == os.getpid() and token != self.token)
+        ]
+        for row_id, address in stale:
+            with self.transaction() as transaction:
+                self._sync(transaction, address, whole=True)
+                transaction.execute("DELETE FROM pending WHERE id = ?", (row_id,))
+        if stale:
+            logger.warning("repaired the index after interrupted writes", extra={"locations": len(stale)})
+        return len(stale)
+
+    def snapshot(self, space_name: str | None = None) -> dict[tuple[str, str, str, str], tuple[str, str | None]]:
+        """Every row's location with its meta and body, to compare two indexes or the index with the tree."""
+        query = "SELECT space_name, subpath, shortname, resource_type, meta, body FROM rows"
+        params: tuple[str, ...] = ()
+        if space_name is not None:
+            query += " WHERE space_name = ?"
+            params = (space_name,)
+        return {
+            (space, subpath, shortname, resource_type): (meta, body)
+            for space, subpath, shortname, resource_type, meta, body in self.connection().execute(query, params)
+        }
+
+    def derived(self) -> dict[tuple[str, str, str, str], tuple[str, tuple[tuple[Any, ...], ...]]]:
+        """Every row's full text and kept values, to check that they follow the rows they come from."""
+        connection = self.connection()
+        texts = dict(connection.execute("SELECT rowid, text FROM rows_text").fetchall())
+        kept: dict[int, list[tuple[Any, ...]]] = {}
+        for row_id, space, subpath, path, value in connection.execute("SELECT * FROM terms"):
+            kept.setdefault(row_id, []).append((space, subpath, path, value))
+        rows = connection.execute("SELECT id, space_name, subpath, shortname, resource_type FROM rows").fetchall()
+        orphans = (texts.keys() | kept.keys()) - {row[0] for row in rows}
+        if orphans:
+            raise ValueError(f"index rows {sorted(orphans)} have text or values but no row")
+        return {
+            (space, subpath, shortname, resource_type): (texts[row_id], tuple(sorted(kept.get(row_id, []), key=repr)))
+            for row_id, space, subpath, shortname, resource_type in rows
+        }
