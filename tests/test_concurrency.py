@@ -97,3 +97,36 @@ def test_a_folder_removed_during_a_create_leaves_no_orphan(
         assert (create.result(10).status_code, delete.result(10).status_code) == (200, 200)
     assert not (settings.spaces_root / SPACE / "notes").exists()
     assert not (settings.spaces_root / SPACE / ".dm" / "notes").exists()
+
+
+def test_comments_on_one_entry_are_written_side_by_side_and_the_entry_waits_for_them(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.create(SPACE, record("content", "notes", "busy", payload=json_payload({"n": 0})))
+    tree = api.client.app.state.services.store.tree  # type: ignore[attr-defined]
+    original_save = tree.save
+    saving, release = threading.Event(), threading.Event()
+
+    def slow_save(address: Any, meta: Any, **kwargs: Any) -> None:
+        if meta.shortname == "slow":
+            saving.set()
+            release.wait(10)
+        original_save(address, meta, **kwargs)
+
+    monkeypatch.setattr(tree, "save", slow_save)
+    with ThreadPoolExecutor(3) as pool:
+        slow = pool.submit(api.request, SPACE, "create", record("comment", "notes/busy", "slow", body="one"))
+        assert saving.wait(10)
+        # A second comment on the same entry does not wait for the first.
+        quick = api.request(SPACE, "create", record("comment", "notes/busy", "quick", body="two"))
+        assert quick.status_code == 200, quick.text
+        # A change of the entry itself waits until the comment being written is stored.
+        update = pool.submit(
+            api.request, SPACE, "update", record("content", "notes", "busy", payload=json_payload({"n": 1}))
+        )
+        time.sleep(0.3)
+        assert not update.done()
+        release.set()
+        assert (slow.result(10).status_code, update.result(10).status_code) == (200, 200)
+    listed = api.get(f"/managed/entry/content/{SPACE}/notes/busy", retrieve_attachments=True).json()
+    assert sorted(item["shortname"] for item in listed["attachments"]["comment"]) == ["quick", "slow"]

@@ -11,7 +11,7 @@ from dmart_attach.services.container import Services
 _UNRECORDED_HEADERS = {"authorization", "cookie"}
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -27,7 +27,7 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get("auth_token")
 
 
-def get_session(request: Request, services: ServicesDep) -> Session:
+async def get_session(request: Request, services: ServicesDep) -> Session:
     session = services.auth.session(bearer_token(request))
     request.state.user = session.shortname
     return session
@@ -36,7 +36,7 @@ def get_session(request: Request, services: ServicesDep) -> Session:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_caller(request: Request, session: SessionDep) -> Caller:
+async def get_caller(request: Request, session: SessionDep) -> Caller:
     headers = {key: value for key, value in request.headers.items() if key not in _UNRECORDED_HEADERS}
     return Caller(shortname=session.shortname, headers=headers)
 

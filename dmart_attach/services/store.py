@@ -46,15 +46,24 @@ class Store:
         return address
 
     def lock_keys(self, address: Address) -> tuple[str, ...]:
-        """The locks a write to `address` holds: its own name, and its parent entry's for attachments."""
+        """The locks a write to `address` holds exclusively: its own name (and its parent's for a reaction).
+
+        Other attachments hold their parent entry shared (see `ancestor_keys`), so comments on one entry are
+        written side by side while a change, lock, move or delete of the entry itself waits for them.
+        A user's new reaction replaces their older ones, so reactions on one entry are written one at a time.
+        """
         own = f"{address.space_name}:{address.subpath}:{address.shortname}"
-        if address.is_attachment:
-            parent_subpath, parent = address.parent
-            return own, f"{address.space_name}:{parent_subpath}:{parent}"
+        if address.resource_type == ResourceType.reaction and address.is_attachment:
+            return own, self._parent_key(address)
         return (own,)
 
+    @staticmethod
+    def _parent_key(address: Address) -> str:
+        parent_subpath, parent = address.parent
+        return f"{address.space_name}:{parent_subpath}:{parent}"
+
     def ancestor_keys(self, address: Address) -> tuple[str, ...]:
-        """The lock keys of the space and of every folder that contains `address` (or its parent entry)."""
+        """The lock keys of the space, of every folder that contains `address`, and of an attachment's entry."""
         if address.resource_type == ResourceType.space:
             return ()
         space = address.space_name
@@ -64,6 +73,8 @@ class Store:
         for segment in subpath_segments(container):
             keys.append(f"{space}:{parent}:{segment}")
             parent = join_subpath(parent, segment)
+        if address.is_attachment:
+            keys.append(self._parent_key(address))
         return tuple(keys)
 
     def write_lock(self, address: Address, *extra: str) -> AbstractContextManager[None]:
