@@ -31,7 +31,6 @@ Exchange = dict[str, Any]
 class Outcome:
     """What one replay of a case answered: the request's answers per round, then the verify answers."""
 
-    spaces: Path
     answers: list[list[httpx.Response]] = field(default_factory=list)
     verified: list[list[httpx.Response]] = field(default_factory=list)
 
@@ -157,7 +156,7 @@ def replay(case: dict[str, Any], folder: Path, *, also: tuple[Exchange, ...] = (
     statuses = case["expect"]["status"] if isinstance(case["expect"]["status"], list) else [case["expect"]["status"]]
     refused = all(status >= 400 for status in statuses)
     with fresh_service(folder) as service:
-        outcome = Outcome(service.spaces)
+        outcome = Outcome()
         for step in case["setup"]:
             answer = send(service, step)
             assert answer.status_code == 200, (step["path"], answer.text)
