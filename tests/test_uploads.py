@@ -325,8 +325,23 @@ def test_file_named_only_by_rfc5987_filename_star_is_a_file(demo: Api) -> None:
         ("photo.exe", files.PNG, 400, 402),
         ("photo.docx", b"PK\x03\x04" + b"\x00" * 40, 406, 217),
         ("notes.json", b"{not json", 406, 217),
+        # RFC 8259 has no NaN or infinities; Python's parser takes them, and nothing could answer them back.
+        ("notes.json", b'{"ratio": NaN}', 406, 217),
+        ("notes.json", b'{"limit": [-Infinity]}', 406, 217),
+        ("notes.json", b'{"huge": 1e999}', 406, 217),
     ],
-    ids=["empty-name", "no-name", "zero-bytes", "png-name-pdf-bytes", "bad-extension", "office", "broken-json"],
+    ids=[
+        "empty-name",
+        "no-name",
+        "zero-bytes",
+        "png-name-pdf-bytes",
+        "bad-extension",
+        "office",
+        "broken-json",
+        "nan-json",
+        "infinity-json",
+        "overflowing-json",
+    ],
 )
 def test_refused_uploads_leave_nothing_on_disk(
     demo: Api, settings: Settings, file_name: str | None, content: bytes, status: int, code: int

@@ -5,10 +5,12 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import puremagic
 
 from dmart_attach.errors import DmartError
+from dmart_attach.models.core import reject_non_finite
 from dmart_attach.models.enums import ContentType
 
 # Dmart's EXT pattern, matched case-insensitively (a `.PNG` from a scanner is a png).
@@ -125,6 +127,14 @@ def client_extension(file_name: str) -> str:
     return extension
 
 
+def parse_json(raw: bytes) -> Any:
+    """A JSON file's value (after any UTF-8 BOM); NaN, infinities and overflowing numbers raise ValueError.
+
+    RFC 8259 has no such numbers; Python's parser takes them, and nothing could answer them back as JSON.
+    """
+    return reject_non_finite(json.loads(raw.removeprefix(_BOM)))
+
+
 def _magic_kind(head: bytes) -> ContentType | None:
     """The binary format the first bytes show; the magic library knows neither Parquet nor DuckDB."""
     if head.startswith(b"PAR1"):
@@ -168,7 +178,7 @@ def _text_fits(kind: ContentType, head: bytes, path: Path) -> bool:
             raise DmartError(413, "request", 413, f"A JSON payload file may be at most {MAX_JSON_SIZE} bytes")
         try:
             with path.open("rb") as handle:
-                json.loads(handle.read().removeprefix(_BOM))
+                parse_json(handle.read())
         except (ValueError, UnicodeDecodeError):
             return False
         return True

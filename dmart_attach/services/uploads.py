@@ -1,6 +1,5 @@
 """POST /managed/resource_with_payload: what an uploaded file means, checked and stored with its meta."""
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -279,7 +278,7 @@ class Uploads:
     def _check_content(self, address: Address, payload: Payload, kind: ContentType, path: Path) -> Any:
         """Validate JSON against its schema and data assets by opening them; answer a JSON body."""
         if kind == ContentType.json:
-            body = json.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+            body = sniffing.parse_json(path.read_bytes())
             self.rules.validate_body(address, payload, body)
             return body
         description = data_checks.describe(kind, path)
