@@ -302,6 +302,17 @@ def test_the_entry_lists_every_attachment_and_keeps_the_comment_text(flow: Flow)
     )
     assert listed["comment1"]["attributes"]["body"] == "A first comment"
     assert listed["comment1"]["attributes"]["state"] == "commented"
+    # Listed as Dmart 1.6 lists attachments: every payload key, and body/state on every kind.
+    text = {"body": "A comment in a payload", "state": "commented"}
+    assert listed["comment2"]["attributes"]["payload"] == {
+        "content_type": "comment",
+        "content_sub_type": None,
+        "schema_shortname": None,
+        "client_checksum": None,
+        "checksum": checksum(text),
+        "body": text,
+    }
+    assert (listed["reaction1"]["attributes"]["body"], listed["reaction1"]["attributes"]["state"]) == (None, None)
 
 
 # 026-028: Dmart answered HTTP 200 {"status": "failed"} (no bytes kept). Asserted: the uploaded bytes,
