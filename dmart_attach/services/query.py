@@ -14,7 +14,7 @@ from dmart_attach.models.query import Query, QueryType, SortType
 from dmart_attach.models.registry import META_CLASSES
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.jq import run_jq
-from dmart_attach.services.records import to_record
+from dmart_attach.services.records import listed_record
 from dmart_attach.services.search_syntax import parse_search
 from dmart_attach.services.store import Store
 from dmart_attach.services.timeline import events_page, history_page
@@ -227,15 +227,7 @@ class Queries:
         meta = META_CLASSES[resource_type].model_validate_json(found.meta)
         if retrieve_json_payload and found.body is not None and meta.payload is not None:
             meta.payload.body = orjson.loads(found.body)
-        record = to_record(meta, resource_type=resource_type, subpath=subpath or found.subpath)
-        if meta.payload is not None:
-            # Query answers show every payload key, nulls included, as Dmart 1.6 does.
-            record["attributes"]["payload"] = meta.payload.model_dump(mode="json")
-        if resource_type in ATTACHMENT_TYPES:
-            # Dmart 1.6 shows a text's `body` and `state` on every attachment kind, null when it has none.
-            record["attributes"].setdefault("body", None)
-            record["attributes"].setdefault("state", None)
-        return record
+        return listed_record(meta, resource_type=resource_type, subpath=subpath or found.subpath)
 
     def _records(self, found: list[Found], query: Query, *, subpath: str | None = None) -> list[dict[str, Any]]:
         records = []

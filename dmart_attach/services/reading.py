@@ -10,7 +10,7 @@ from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import FILE_ATTACHMENTS, ActionType, ContentType, ResourceType
 from dmart_attach.services.access import Access
 from dmart_attach.services.caller import Caller
-from dmart_attach.services.records import entry_view, to_record
+from dmart_attach.services.records import entry_view, listed_record
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
 
@@ -60,7 +60,7 @@ class Reading:
                 continue
             if retrieve_json_payload:
                 meta = self._with_body(address, meta)
-            record = to_record(meta, resource_type=resource_type, subpath=own_subpath)
+            record = listed_record(meta, resource_type=resource_type, subpath=own_subpath)
             grouped.setdefault(resource_type.value, []).append(record)
         if "alteration" in grouped:
             grouped["alteration"].sort(key=lambda record: record["attributes"]["created_at"])

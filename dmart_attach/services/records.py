@@ -5,7 +5,7 @@ from typing import Any
 from dmart_attach.identifiers import ROOT
 from dmart_attach.models.attachments import TEXT_MODELS
 from dmart_attach.models.core import Meta
-from dmart_attach.models.enums import ResourceType
+from dmart_attach.models.enums import ATTACHMENT_TYPES, ResourceType
 
 # Meta fields never shown to a client nor written into history.
 HIDDEN = frozenset({"password"})
@@ -44,6 +44,24 @@ def to_record(
     }
     if attachments:
         record["attachments"] = attachments
+    return record
+
+
+def listed_record(
+    meta: Meta,
+    *,
+    resource_type: ResourceType,
+    subpath: str,
+    attachments: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """A Record as Dmart 1.6 lists it (query answers, an entry's attachments): every payload key, nulls
+    included, and a text's `body` and `state` on every attachment kind, null when it has none."""
+    record = to_record(meta, resource_type=resource_type, subpath=subpath, attachments=attachments)
+    if meta.payload is not None:
+        record["attributes"]["payload"] = meta.payload.model_dump(mode="json")
+    if resource_type in ATTACHMENT_TYPES:
+        record["attributes"].setdefault("body", None)
+        record["attributes"].setdefault("state", None)
     return record
 
 
