@@ -14,9 +14,9 @@ from dmart_attach.identifiers import ROOT, join_subpath
 from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import meta_class
-from dmart_attach.storage.atomic import fsync_dir, make_dirs, write_bytes
+from dmart_attach.storage.atomic import fsync_dir, make_dirs, sweep_temporaries, write_bytes
 from dmart_attach.storage.index import Index
-from dmart_attach.storage.layout import DM, Address, Layout, attachment_folder_name
+from dmart_attach.storage.layout import DM, Address, Layout, UnsafePath, attachment_folder_name
 from dmart_attach.storage.moves import MOVES, finish_moves, move_paths
 from dmart_attach.storage.removal import TRASH, finish_removals, remove_paths
 from dmart_attach.storage.streams import StagedFile
@@ -61,8 +61,51 @@ class Tree:
             self.index.end_write(pending, address)
 
     def recover(self) -> int:
-        """Finish moves and removals a crash interrupted."""
-        return finish_moves(self.moves) + finish_removals(self.trash)
+        """Finish moves and removals a crash interrupted, then remove the files it left half made; answer how many.
+
+        Only safe while no other process writes to the tree.
+        """
+        finished = finish_moves(self.moves) + finish_removals(self.trash)
+        for address in self.index.interrupted() if self.index is not None else []:
+            finished += self._drop_uncommitted_payloads(address)
+        return finished + sweep_temporaries(self.root)
+
+    def _drop_uncommitted_payloads(self, address: Address) -> int:
+        """Remove the payload files of `address` that no meta names: a write killed before its meta committed it."""
+        if address.resource_type == ResourceType.space:
+            return 0
+        try:
+            folder = self.layout.payload_dir(address)
+            metas = [self.layout.meta_file(address)]
+        except UnsafePath:
+            return 0
+        if not address.is_attachment:
+            # An entry and a folder of one name keep their payload files side by side, named after it.
+            entry_dir = self.layout.entry_dir(address.space_name, address.subpath, address.shortname)
+            folder_meta = self.layout.folder_path(address.space_name, address.subpath) / address.shortname
+            metas = [*entry_dir.glob("meta.*.json"), folder_meta / DM / "meta.folder.json"]
+        named: set[str] = set()
+        for meta_path in metas:
+            try:
+                payload = json.loads(meta_path.read_bytes()).get("payload")
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, AttributeError):
+                # An unreadable meta might name any file: leave them all for the health report.
+                return 0
+            if isinstance(payload, dict) and isinstance(payload.get("body"), str):
+                named.add(payload["body"])
+        strays = [
+            path
+            for path in folder.glob(f"{address.shortname}.*")
+            if path.stem == address.shortname and path.name not in named and path.is_file()
+        ]
+        for path in strays:
+            path.unlink()
+            logger.warning("removed a payload file no meta names", extra={"path": str(path)})
+        if strays:
+            fsync_dir(folder)
+        return len(strays)
 
     def space_exists(self, space_name: str) -> bool:
         return self.layout.space_meta(space_name).is_file()
