@@ -187,3 +187,30 @@ def test_a_start_beside_a_running_process_leaves_the_files_it_writes_alone(draft
     with restarted(settings):
         pass
     assert not writing.exists()
+
+
+@pytest.mark.parametrize(("survive", "changed"), [(0, False), (1, True), (2, True)])
+def test_an_update_killed_midway_leaves_its_body_and_meta_both_old_or_both_new(
+    draft: Api, settings: Settings, survive: int, changed: bool
+) -> None:
+    update = record("content", "notes", "draft1", tags=["new"], payload=json_payload({"text": "changed"}))
+    arguments = [str(settings.spaces_root), str(settings.state_root), str(survive)]
+    finished = subprocess.run(
+        [sys.executable, "-c", DYING_WORKER, *arguments, json.dumps(request_body("demo", "update", update))],
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()
+
+    with restarted(settings) as client:
+        api = Api(client, login(client, settings.admin_shortname, ADMIN_PASSWORD))
+        entry = api.get("/managed/entry/content/demo/notes/draft1", retrieve_json_payload=True).json()
+        health = api.get("/managed/health/hard/demo").json()["attributes"]
+    assert (entry["tags"], entry["payload"]["body"]) == (
+        (["new"], {"text": "changed"}) if changed else ([], {"text": "x"})
+    )
+    assert (health["checksum_mismatches"], health["healthy"]) == ([], True)
+    assert list(settings.spaces_root.rglob(".~tmp.*")) == []
+    assert leftovers(settings.spaces_root) == []
