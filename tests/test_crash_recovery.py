@@ -128,3 +128,89 @@ def test_a_delete_killed_midway_is_finished_or_undone_at_start(
     notes = settings.spaces_root / "demo/notes"
     assert (notes / "draft1.json").exists() is not deleted
     assert leftovers(settings.spaces_root) == []
+
+
+def test_a_create_killed_before_its_meta_leaves_nothing_half_made_at_start(draft: Api, settings: Settings) -> None:
+    created = record("content", "notes", "draft2", is_active=True, payload=json_payload({"text": "y"}))
+    arguments = [
+        str(settings.spaces_root),
+        str(settings.state_root),
+        "1",
+        json.dumps(request_body("demo", "create", created)),
+    ]
+    finished = subprocess.run(
+        [sys.executable, "-c", DYING_WORKER, *arguments], cwd=REPO, capture_output=True, timeout=60, check=False
+    )
+    assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()
+    notes = settings.spaces_root / "demo/notes"
+    assert (notes / "draft2.json").is_file()
+    [left] = [path.name for path in (notes / ".dm/draft2").iterdir()]
+    assert left.startswith(".~tmp.meta.content.json.")
+
+    with restarted(settings) as client:
+        api = Api(client, login(client, settings.admin_shortname, ADMIN_PASSWORD))
+        assert whole_entry(api, "notes", "draft2") is None
+        assert whole_entry(api, "notes", "draft1") == ({"text": "x"}, ["c1"])
+    assert not (notes / "draft2.json").exists()
+    assert list(settings.spaces_root.rglob(".~tmp.*")) == []
+
+
+# Holds the claim a serving process holds on the tree until its standard input closes.
+RUNNING_PROCESS = """
+import sys
+from pathlib import Path
+from dmart_attach.storage.locks import claim_shared
+
+claim_shared(Path(sys.argv[1]) / "serving.lock")
+print("claimed", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_start_beside_a_running_process_leaves_the_files_it_writes_alone(draft: Api, settings: Settings) -> None:
+    writing = settings.spaces_root / "demo/notes/.~tmp.draft9.json.0123456789ab"
+    writing.write_bytes(b'{"text": "half')
+    running = subprocess.Popen(
+        [sys.executable, "-c", RUNNING_PROCESS, str(settings.state_root)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert running.stdout is not None and running.stdout.readline() == b"claimed\n"
+        with restarted(settings):
+            pass
+        assert writing.read_bytes() == b'{"text": "half'
+    finally:
+        running.communicate(timeout=30)
+
+    with restarted(settings):
+        pass
+    assert not writing.exists()
+
+
+@pytest.mark.parametrize(("survive", "changed"), [(0, False), (1, True), (2, True)])
+def test_an_update_killed_midway_leaves_its_body_and_meta_both_old_or_both_new(
+    draft: Api, settings: Settings, survive: int, changed: bool
+) -> None:
+    update = record("content", "notes", "draft1", tags=["new"], payload=json_payload({"text": "changed"}))
+    arguments = [str(settings.spaces_root), str(settings.state_root), str(survive)]
+    finished = subprocess.run(
+        [sys.executable, "-c", DYING_WORKER, *arguments, json.dumps(request_body("demo", "update", update))],
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == -signal.SIGKILL, finished.stderr.decode()
+
+    with restarted(settings) as client:
+        api = Api(client, login(client, settings.admin_shortname, ADMIN_PASSWORD))
+        entry = api.get("/managed/entry/content/demo/notes/draft1", retrieve_json_payload=True).json()
+        health = api.get("/managed/health/hard/demo").json()["attributes"]
+    assert (entry["tags"], entry["payload"]["body"]) == (
+        (["new"], {"text": "changed"}) if changed else ([], {"text": "x"})
+    )
+    assert (health["checksum_mismatches"], health["healthy"]) == ([], True)
+    assert list(settings.spaces_root.rglob(".~tmp.*")) == []
+    assert leftovers(settings.spaces_root) == []

@@ -34,7 +34,12 @@ def bootstrap(store: Store) -> str | None:
     space = settings.management_space
     admin = settings.admin_shortname
     with store.locks.hold("bootstrap"):
-        tree.recover()
+        # Only a start that no running process shares this tree with may finish or clear what a crash left:
+        # a worker starting beside live ones would otherwise finish their moves or remove their temporary files.
+        if store.claim_tree():
+            recovered = tree.recover()
+            if recovered:
+                logger.warning("cleared what a crash left in the tree", extra={"operations": recovered})
         state = store.index.prepare()
         logger.info("index ready", extra={"index": state})
         if not tree.space_exists(space):

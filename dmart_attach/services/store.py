@@ -15,7 +15,7 @@ from dmart_attach.services.passwords import Passwords
 from dmart_attach.storage.history import append_line, read_newest_first
 from dmart_attach.storage.index import Index
 from dmart_attach.storage.layout import Address, UnsafePath
-from dmart_attach.storage.locks import LockFiles
+from dmart_attach.storage.locks import LockFiles, claim_shared
 from dmart_attach.storage.state import SessionStore
 from dmart_attach.storage.tree import Tree
 
@@ -35,6 +35,10 @@ class Store:
         self.locks = LockFiles(state / "locks")
         self.sessions = SessionStore(state / "sessions.sqlite")
         self.passwords = Passwords(settings)
+
+    def claim_tree(self) -> bool:
+        """Mark this process as one that serves the tree; answer whether it is the only one."""
+        return claim_shared(self.settings.state_root / "serving.lock")
 
     def address(self, space_name: str, subpath: str, shortname: str, resource_type: ResourceType) -> Address:
         """A checked address; identifiers that could leave the tree are refused."""

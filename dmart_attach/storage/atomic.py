@@ -21,8 +21,8 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new file."""
+def stage_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
+    """Write `data` durably to a fresh temporary file beside `path`; answer it, to be renamed onto `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path(path)
     try:
@@ -30,6 +30,16 @@ def write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace `path` with `data` so that a crash leaves either the old or the new file."""
+    temp = stage_bytes(path, data, mode=mode)
+    try:
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -320,16 +320,23 @@ class Index:
             return []
         return sorted(child.name for child in root.iterdir() if (child / ".dm" / "meta.space.json").is_file())
 
-    def repair(self) -> int:
-        """Re-read the locations whose writer died before updating the index; answer how many."""
-        connection = self.connection()
-        stale = [
+    def _interrupted(self) -> list[tuple[int, Address]]:
+        """The pending writes whose writer died, with their ids."""
+        return [
             (row_id, Address(space, subpath, shortname, ResourceType(resource_type)))
-            for row_id, pid, token, space, subpath, shortname, resource_type in connection.execute(
-                "SELECT id, pid, token, space_name, subpath, shortname, resource_type FROM pending"
-            ).fetchall()
+            for row_id, pid, token, space, subpath, shortname, resource_type in self.connection()
+            .execute("SELECT id, pid, token, space_name, subpath, shortname, resource_type FROM pending")
+            .fetchall()
             if not _alive(pid) or (pid == os.getpid() and token != self.token)
         ]
+
+    def interrupted(self) -> list[Address]:
+        """The locations whose writer died in the middle of a write (repaired by the next `prepare`)."""
+        return [address for _, address in self._interrupted()]
+
+    def repair(self) -> int:
+        """Re-read the locations whose writer died before updating the index; answer how many."""
+        stale = self._interrupted()
         for row_id, address in stale:
             with self.transaction() as transaction:
                 self._sync(transaction, address, whole=True)

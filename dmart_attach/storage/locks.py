@@ -41,3 +41,27 @@ class LockFiles:
             for fd in reversed(handles):
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
+
+
+# One open claim file per path for the life of the process: closing any descriptor of a file would drop
+# the process's POSIX locks on it.
+_claims: dict[Path, int] = {}
+
+
+def claim_shared(path: Path) -> bool:
+    """Hold a shared claim on `path` for the rest of this process; answer whether no other process held one.
+
+    POSIX record locks belong to the process, so the claims of other processes are seen (and released by
+    the kernel when they die, even by SIGKILL) while the process never conflicts with itself.
+    """
+    fd = _claims.get(path)
+    if fd is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _claims[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        alone = True
+    except OSError:
+        alone = False
+    fcntl.lockf(fd, fcntl.LOCK_SH)
+    return alone

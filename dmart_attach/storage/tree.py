@@ -14,9 +14,9 @@ from dmart_attach.identifiers import ROOT, join_subpath
 from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import meta_class
-from dmart_attach.storage.atomic import fsync_dir, make_dirs, write_bytes
+from dmart_attach.storage.atomic import fsync_dir, make_dirs, stage_bytes, sweep_temporaries, write_bytes
 from dmart_attach.storage.index import Index
-from dmart_attach.storage.layout import DM, Address, Layout, attachment_folder_name
+from dmart_attach.storage.layout import DM, Address, Layout, UnsafePath, attachment_folder_name
 from dmart_attach.storage.moves import MOVES, finish_moves, move_paths
 from dmart_attach.storage.removal import TRASH, finish_removals, remove_paths
 from dmart_attach.storage.streams import StagedFile
@@ -61,8 +61,51 @@ class Tree:
             self.index.end_write(pending, address)
 
     def recover(self) -> int:
-        """Finish moves and removals a crash interrupted."""
-        return finish_moves(self.moves) + finish_removals(self.trash)
+        """Finish moves and removals a crash interrupted, then remove the files it left half made; answer how many.
+
+        Only safe while no other process writes to the tree.
+        """
+        finished = finish_moves(self.moves) + finish_removals(self.trash)
+        for address in self.index.interrupted() if self.index is not None else []:
+            finished += self._drop_uncommitted_payloads(address)
+        return finished + sweep_temporaries(self.root)
+
+    def _drop_uncommitted_payloads(self, address: Address) -> int:
+        """Remove the payload files of `address` that no meta names: a write killed before its meta committed it."""
+        if address.resource_type == ResourceType.space:
+            return 0
+        try:
+            folder = self.layout.payload_dir(address)
+            metas = [self.layout.meta_file(address)]
+        except UnsafePath:
+            return 0
+        if not address.is_attachment:
+            # An entry and a folder of one name keep their payload files side by side, named after it.
+            entry_dir = self.layout.entry_dir(address.space_name, address.subpath, address.shortname)
+            folder_meta = self.layout.folder_path(address.space_name, address.subpath) / address.shortname
+            metas = [*entry_dir.glob("meta.*.json"), folder_meta / DM / "meta.folder.json"]
+        named: set[str] = set()
+        for meta_path in metas:
+            try:
+                payload = json.loads(meta_path.read_bytes()).get("payload")
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, AttributeError):
+                # An unreadable meta might name any file: leave them all for the health report.
+                return 0
+            if isinstance(payload, dict) and isinstance(payload.get("body"), str):
+                named.add(payload["body"])
+        strays = [
+            path
+            for path in folder.glob(f"{address.shortname}.*")
+            if path.stem == address.shortname and path.name not in named and path.is_file()
+        ]
+        for path in strays:
+            path.unlink()
+            logger.warning("removed a payload file no meta names", extra={"path": str(path)})
+        if strays:
+            fsync_dir(folder)
+        return len(strays)
 
     def space_exists(self, space_name: str) -> bool:
         return self.layout.space_meta(space_name).is_file()
@@ -132,17 +175,41 @@ class Tree:
         with self._indexed(address):
             make_dirs(meta_path.parent)
             file_name = meta.payload.file_name if meta.payload is not None else None
-            if payload is not None and file_name is not None:
-                payload_path = self.layout.payload_file(address, file_name)
-                make_dirs(payload_path.parent)
-                write_bytes(payload_path, payload)
-            if staged is not None and file_name is not None:
-                staged.commit(self.layout.payload_file(address, file_name))
-            write_bytes(meta_path, dump_meta(meta))
+            payload_path = self.layout.payload_file(address, file_name) if file_name is not None else None
+            replacement: Path | None = None
+            if payload_path is not None and payload_path.is_file() and meta_path.is_file():
+                if staged is not None:
+                    staged.finish()
+                    replacement = staged.path
+                elif payload is not None:
+                    replacement = stage_bytes(payload_path, payload)
+            if replacement is not None and payload_path is not None:
+                self._replace_both(meta_path, dump_meta(meta), payload_path, replacement)
+            else:
+                if payload is not None and payload_path is not None:
+                    make_dirs(payload_path.parent)
+                    write_bytes(payload_path, payload)
+                if staged is not None and payload_path is not None:
+                    staged.commit(payload_path)
+                write_bytes(meta_path, dump_meta(meta))
             if stale_payload and stale_payload != file_name:
                 stale = self.layout.payload_file(address, stale_payload)
                 stale.unlink(missing_ok=True)
                 fsync_dir(stale.parent)
+
+    def _replace_both(self, meta_path: Path, meta: bytes, payload_path: Path, replacement: Path) -> None:
+        """Rename `replacement` onto a committed payload file and write its meta: a crash leaves both old or both new.
+
+        Renaming the new payload over the old one before writing the meta would leave, after a crash in between,
+        the new body under the old meta; the two renames are journaled like a move instead.
+        """
+        staged_meta = stage_bytes(meta_path, meta)
+        try:
+            move_paths(self.moves, [(replacement, payload_path), (staged_meta, meta_path)], [])
+        except BaseException:
+            staged_meta.unlink(missing_ok=True)
+            replacement.unlink(missing_ok=True)
+            raise
 
     def read_payload(self, address: Address, name: str) -> bytes | None:
         """The bytes of the payload file `name` of `address`, or None when it is missing."""
