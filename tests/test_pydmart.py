@@ -1,6 +1,7 @@
 """Dmart's own Python client, pydmart, driven against a real server of this service, unchanged."""
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -340,3 +341,29 @@ def test_logout_ends_the_token(server: str) -> None:
     assert (logout.status, logout.records) == ("success", [])
     for refused in (same_client, other_client):
         assert (refused.error.type, refused.error.code) == ("jwtauth", 49)
+
+
+def test_in_memory_files_upload_too(server: str) -> None:
+    """aiohttp names a file object without a name after its form field, `payload_file`, with no extension."""
+
+    async def scenario(dmart: DmartService) -> tuple[ApiResponse, ApiResponse, tuple[int, str, bytes], ApiResponse]:
+        await make_post(dmart, "memory")
+        image = await dmart.upload_with_payload("memory", "posts/hello", "pixel", ResourceType.media, io.BytesIO(PNG))
+        table = await dmart.upload_with_payload(
+            "memory", "posts/hello", "auto", ResourceType.csv, io.BytesIO(SALES), content_type=ContentType.csv
+        )
+        url = dmart.get_attachment_url(ResourceType.media, "memory", "posts", "hello", "pixel", ".png")
+        sql = await dmart.fetch_data_asset(
+            "content", "csv", "memory", "posts", "hello", "SELECT count(*) AS n FROM file", [table.records[0].shortname]
+        )
+        return image, table, await download(dmart, url), sql
+
+    image, table, downloaded, sql = as_admin(server, scenario)
+
+    assert image.records[0].attributes["payload"]["content_type"] == "image_png"
+    assert image.records[0].attributes["payload"]["body"] == "pixel.png"
+    assert downloaded == (200, "image/png", PNG)
+    [stored] = table.records
+    assert len(stored.shortname) == 8
+    assert stored.attributes["payload"]["body"] == f"{stored.shortname}.csv"
+    assert extra(sql, "attributes")["rows"] == [{"n": 3}]
