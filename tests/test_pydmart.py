@@ -256,6 +256,9 @@ def test_uploads_payloads_downloads_and_data_asset_sql(server: str, tmp_path: Pa
             "hello",
             "SELECT region, sum(total) AS total FROM file GROUP BY region ORDER BY region",
         )
+        with pytest.raises(DmartException) as writing:
+            await dmart.fetch_data_asset("content", "csv", "files", "posts", "hello", "DROP TABLE file")
+        seen["writing_sql"] = writing.value.error
         return seen
 
     seen = as_admin(server, scenario)
@@ -290,6 +293,9 @@ def test_uploads_payloads_downloads_and_data_asset_sql(server: str, tmp_path: Pa
         "returned": 2,
         "truncated": False,
     }
+    refused = seen["writing_sql"]
+    assert (refused.type, refused.code) == ("data_asset", 402)
+    assert refused.message == "Only SELECT queries are run on data assets; this statement is DROP"
 
 
 def test_query_and_space_health(server: str) -> None:
@@ -367,3 +373,72 @@ def test_in_memory_files_upload_too(server: str) -> None:
     assert len(stored.shortname) == 8
     assert stored.attributes["payload"]["body"] == f"{stored.shortname}.csv"
     assert extra(sql, "attributes")["rows"] == [{"n": 3}]
+
+
+def test_info_and_account_calls(server: str) -> None:
+    async def scenario(dmart: DmartService) -> dict[str, ApiResponse]:
+        return {
+            "login_by": await dmart.login_by({"shortname": "dmart"}, ADMIN_PASSWORD),
+            "manifest": await dmart.get_manifest(),
+            "settings": await dmart.get_settings(),
+            "taken": await dmart.check_existing("shortname", "dmart"),
+            "free": await dmart.check_existing("shortname", "nobody_yet"),
+            "update_user": await dmart.update_user(
+                {
+                    "resource_type": "user",
+                    "subpath": "users",
+                    "shortname": "dmart",
+                    "attributes": {"displayname": {"en": "The admin"}},
+                }
+            ),
+            "profile": await dmart.get_profile(),
+        }
+
+    seen = as_admin(server, scenario)
+
+    assert seen["login_by"].records[0].shortname == "dmart"
+    assert extra(seen["manifest"], "attributes")["name"] == "dmart_attach"
+    settings = extra(seen["settings"], "attributes")
+    assert (settings["admin_password"], settings["jwt_secret"], settings["admin_shortname"]) == (
+        "******",
+        "******",
+        "dmart",
+    )
+    assert extra(seen["taken"], "attributes") == {"unique": False, "field": "shortname"}
+    assert extra(seen["free"], "attributes")["unique"] is True
+    assert seen["update_user"].status == "success"
+    assert seen["profile"].records[0].attributes["displayname"]["en"] == "The admin"
+
+
+def test_refusals_reach_the_client_as_its_exception(server: str) -> None:
+    async def refused(call: Awaitable[Any]) -> DmartException:
+        with pytest.raises(DmartException) as caught:
+            await call
+        return caught.value
+
+    async def scenario(dmart: DmartService) -> list[DmartException]:
+        await make_post(dmart, "refusals")
+        duplicate = one(ResourceType.content, "posts", "hello", is_active=True)
+        async with DmartService(server) as anonymous:
+            nobody = await refused(anonymous.get_spaces())
+        return [
+            await refused(dmart.request(action("refusals", RequestType.create, duplicate))),
+            await refused(dmart.fetch_data_asset("content", "csv", "refusals", "posts", "hello", "SELECT * FROM file")),
+            await refused(dmart.get_payload("content", "refusals", "posts", "nothing")),
+            nobody,
+        ]
+
+    duplicate, sql, missing, nobody = as_admin(server, scenario)
+
+    assert (duplicate.error.type, duplicate.error.code) == ("request", 430)
+    assert duplicate.error.info is not None
+    [failed] = duplicate.error.info[0]["failed"]
+    assert (failed["record"]["shortname"], failed["error_code"]) == ("hello", 400)
+    assert failed["error"] == "This shortname hello already exists"
+    assert (sql.error.type, sql.error.code, sql.error.message) == (
+        "data_asset",
+        220,
+        "This entry has no csv data asset",
+    )
+    assert missing.error.code == 220
+    assert (nobody.error.type, nobody.error.code) == ("jwtauth", 49)
