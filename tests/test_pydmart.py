@@ -251,6 +251,8 @@ def test_uploads_payloads_downloads_and_data_asset_sql(server: str, tmp_path: Pa
         seen["image_url"], seen["csv_url"] = image_url, csv_url
         seen["image_download"] = await download(dmart, image_url)
         seen["csv_download"] = await download(dmart, csv_url)
+        bare_url = dmart.get_attachment_url(ResourceType.media, "files", "posts", "hello", "pixel")
+        seen["bare_download"] = await download(dmart, bare_url)
         seen["sql"] = await dmart.fetch_data_asset(
             "content",
             "csv",
@@ -286,7 +288,7 @@ def test_uploads_payloads_downloads_and_data_asset_sql(server: str, tmp_path: Pa
     assert extra(seen["payload"], "attributes") == POST
 
     assert seen["image_url"] == f"{server}/managed/payload/media/files/posts/hello/pixel.png"
-    assert seen["image_download"] == (200, "image/png", PNG)
+    assert seen["image_download"] == seen["bare_download"] == (200, "image/png", PNG)
     status, content_type, body = seen["csv_download"]
     assert (status, content_type.split(";")[0], body) == (200, "text/csv", SALES)
 

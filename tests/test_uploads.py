@@ -147,6 +147,8 @@ def test_each_kind_comes_back_byte_identical_with_headers_ranges_and_304(
     etag = f'"{hashlib.sha256(content).hexdigest()}"'
     assert served.headers["content-type"] == media_type
     assert served.headers["content-length"] == str(len(content))
+    bare = demo.get(f"/managed/payload/{resource_type}/{SPACE}/gallery/album1/item")
+    assert (bare.status_code, bare.content, bare.headers["content-type"]) == (200, content, media_type)
     assert served.headers["etag"] == etag
     assert served.headers["x-content-type-options"] == "nosniff"
     assert served.headers["content-security-policy"].startswith("sandbox")
