@@ -40,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One server on a fresh tree for the whole module; each test works in its own space."""
     spaces = tmp_path_factory.mktemp("pydmart") / "spaces"
     spaces.mkdir()
-    with live_server(make_settings(spaces, data_asset_workers=1)) as url:
+    with live_server(make_settings(spaces, data_asset_workers=1, is_registrable=True)) as url:
         yield url
 
 
@@ -506,3 +506,30 @@ def test_every_entry_of_the_sample_tree_reads_in_the_clients_models(tmp_path: Pa
         "avatar",
         "image_jpeg",
     )
+
+
+def test_a_registered_user_logs_in_and_is_reset_by_the_admin(server: str) -> None:
+    async def scenario(dmart: DmartService) -> tuple[ApiResponse, ApiResponse, ApiResponse, ApiResponse]:
+        async with DmartService(server) as newcomer:
+            created = await newcomer.create_user(
+                {
+                    "resource_type": "user",
+                    "subpath": "users",
+                    "shortname": "newcomer",
+                    "attributes": {"password": "Newcomer_pass_1", "email": "newcomer@example.com"},
+                }
+            )
+            await newcomer.login("newcomer", "Newcomer_pass_1")
+            before = await newcomer.get_profile()
+            reset = await dmart.user_reset("newcomer")
+            after = await newcomer.get_profile()
+        return created, before, reset, after
+
+    created, before, reset, after = as_admin(server, scenario)
+
+    assert (created.status, created.records) == ("success", [])
+    [me] = before.records
+    assert (me.shortname, me.attributes["email"], me.attributes["roles"]) == ("newcomer", "newcomer@example.com", [])
+    assert me.attributes["force_password_change"] is False
+    assert extra(reset, "attributes") == {"sms_sent": False, "email_sent": False}
+    assert after.records[0].attributes["force_password_change"] is True
