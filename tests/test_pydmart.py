@@ -97,12 +97,14 @@ async def download(dmart: DmartService, url: str) -> tuple[int, str, bytes]:
 
 
 def test_login_profile_and_permissions(server: str) -> None:
-    async def scenario(dmart: DmartService) -> tuple[ApiResponse, ApiResponse, dict[str, Any]]:
-        return await dmart.login("dmart", ADMIN_PASSWORD), await dmart.get_profile(), await dmart.get_permissions()
+    async def scenario(dmart: DmartService) -> tuple[ApiResponse, str, ApiResponse, dict[str, Any]]:
+        login = await dmart.login("dmart", ADMIN_PASSWORD)
+        return login, dmart.auth_token, await dmart.get_profile(), await dmart.get_permissions()
 
-    login, profile, permissions = as_admin(server, scenario)
+    login, token, profile, permissions = as_admin(server, scenario)
 
     [user] = login.records
+    assert user.attributes["access_token"] == token
     assert (user.resource_type, user.shortname, user.subpath) == ("user", "dmart", "users")
     assert user.attributes["type"] == "web"
     assert user.attributes["access_token"].count(".") == 2
@@ -110,8 +112,12 @@ def test_login_profile_and_permissions(server: str) -> None:
     assert (me.resource_type, me.shortname) == ("user", "dmart")
     assert me.attributes["roles"] == ["super_admin"]
     everything = ["query", "view", "update", "create", "delete", "attach", "assign", "move", "progress_ticket"]
-    content = permissions["__all_spaces__:__all_subpaths__:content"]
-    assert content["allowed_actions"][: len(everything)] == everything
+    assert permissions["__all_spaces__:__all_subpaths__:content"] == {
+        "allowed_actions": [*everything, "lock", "unlock"],
+        "conditions": [],
+        "restricted_fields": [],
+        "allowed_fields_values": {},
+    }
     assert me.attributes["permissions"] == permissions
 
 
