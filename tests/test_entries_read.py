@@ -80,6 +80,17 @@ def test_json_payloads_come_in_the_envelope(api: Api) -> None:
     assert attachment.json() == {"status": "success", "attributes": {"ram": 16}}
 
 
+def test_a_payload_url_without_its_extension_names_the_stored_payload(api: Api) -> None:
+    """pydmart's `get_attachment_url` leaves the extension out unless it is given one."""
+    entry = api.get(f"/managed/payload/content/{SPACE}/products/laptop")
+    attachment = api.get(f"/managed/payload/json/{SPACE}/products/laptop/spec")
+    comment = api.get(f"/managed/payload/comment/{SPACE}/products/laptop/c1")
+
+    assert entry.json() == {"status": "success", "attributes": BODY}
+    assert attachment.json() == {"status": "success", "attributes": {"ram": 16}}
+    assert (comment.status_code, comment.json()["error"]["code"]) == (400, 220)
+
+
 def test_a_payload_of_another_name_is_not_available(api: Api) -> None:
     response = api.get(f"/managed/payload/content/{SPACE}/products/laptop.png")
 

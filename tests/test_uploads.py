@@ -147,6 +147,8 @@ def test_each_kind_comes_back_byte_identical_with_headers_ranges_and_304(
     etag = f'"{hashlib.sha256(content).hexdigest()}"'
     assert served.headers["content-type"] == media_type
     assert served.headers["content-length"] == str(len(content))
+    bare = demo.get(f"/managed/payload/{resource_type}/{SPACE}/gallery/album1/item")
+    assert (bare.status_code, bare.content, bare.headers["content-type"]) == (200, content, media_type)
     assert served.headers["etag"] == etag
     assert served.headers["x-content-type-options"] == "nosniff"
     assert served.headers["content-security-policy"].startswith("sandbox")
@@ -355,6 +357,55 @@ def test_refused_uploads_leave_nothing_on_disk(
     assert _tree_files(settings.spaces_root) == before
     missing = demo.get(f"/managed/entry/media/{SPACE}/gallery/album1/photo2")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, 220)
+
+
+@pytest.mark.parametrize(
+    ("attachment", "content", "content_type", "extension"),
+    [
+        (record("media", "gallery/album1", "pixel"), files.PNG, "image_png", "png"),
+        (record("media", "gallery/album1", "pixel", payload={"content_type": "image"}), files.PNG, "image_png", "png"),
+        (record("media", "gallery/album1", "scan"), files.PDF, "pdf", "pdf"),
+        (record("csv", "reports/sales", "rows"), b"region,total\nnorth,10\n", "csv", "csv"),
+        (record("media", "gallery/album1", "rows", payload={"content_type": "csv"}), b"a,b\n1,2\n", "csv", "csv"),
+        (record("json", "reports/sales", "doc"), b'{"a": 1}', "json", "json"),
+    ],
+    ids=["png", "png-declared-image", "pdf", "csv-resource", "csv-declared", "json-resource"],
+)
+def test_file_name_without_extension_is_what_its_bytes_or_record_say(
+    demo: Api, attachment: dict[str, Any], content: bytes, content_type: str, extension: str
+) -> None:
+    """Clients name an in-memory file after its form field; the bytes, or the record's text format, decide."""
+    stored = _stored(upload(demo, SPACE, attachment, "payload_file", content))
+
+    payload = stored["attributes"]["payload"]
+    file_name = f"{attachment['shortname']}.{extension}"
+    assert payload["content_type"] == content_type
+    served = demo.get(f"/managed/payload/{stored['resource_type']}/{SPACE}/{attachment['subpath']}/{file_name}")
+    if content_type == "json":
+        assert payload["body"] == served.json()["attributes"] == {"a": 1}
+    else:
+        assert (payload["body"], served.content) == (file_name, content)
+
+
+@pytest.mark.parametrize(
+    ("attachment", "content"),
+    [
+        (record("media", "gallery/album1", "notes"), b"region,total\nnorth,10\n"),
+        (record("csv", "reports/sales", "rows"), b"\x00\x01binary"),
+        (record("json", "reports/sales", "doc"), b"{not json"),
+        (record("media", "gallery/album1", "page", payload={"content_type": "markdown"}), b"# title\n"),
+    ],
+    ids=["text-without-a-declared-kind", "binary-declared-csv", "broken-json", "markdown"],
+)
+def test_file_name_without_extension_and_no_type_is_refused(
+    demo: Api, settings: Settings, attachment: dict[str, Any], content: bytes
+) -> None:
+    before = _tree_files(settings.spaces_root)
+
+    answer = upload(demo, SPACE, attachment, "payload_file", content)
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (406, 217), answer.text
+    assert _tree_files(settings.spaces_root) == before
 
 
 def test_sha_is_checked_and_kept_as_client_checksum(demo: Api) -> None:

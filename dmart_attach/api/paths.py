@@ -7,7 +7,7 @@ from fastapi import Path
 from dmart_attach.identifiers import ROOT, SHORTNAME_PATTERN, SPACENAME_PATTERN, SUBPATH_PATTERN, normalize_subpath
 
 ROOT_SEGMENT = "__root__"
-FILE_NAME_PATTERN = SHORTNAME_PATTERN[:-1] + r"(\.[a-zA-Z0-9_]{1,32}){1,2}$"
+FILE_NAME_PATTERN = SHORTNAME_PATTERN[:-1] + r"(\.[a-zA-Z0-9_]{1,32}){0,2}$"
 
 SpaceName = Annotated[str, Path(pattern=SPACENAME_PATTERN)]
 Subpath = Annotated[str, Path(pattern=SUBPATH_PATTERN)]

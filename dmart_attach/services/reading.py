@@ -98,12 +98,13 @@ class Reading:
                 view["reaction_counts"] = dict(Counter(kind for kind in kinds if kind))
         return view
 
-    def payload(self, address: Address, file_name: str, *, caller: Caller) -> tuple[Meta, Any, Path | None]:
-        """The meta and either the JSON body or the path of the payload file named `file_name`."""
+    def payload(self, address: Address, file_name: str | None, *, caller: Caller) -> tuple[Meta, Any, Path | None]:
+        """The meta and either the JSON body or the path of the payload file named `file_name` (None: its own)."""
         meta = self.load(address)
         self.access.require(caller, ActionType.view, address, meta=meta, number=8)
         payload = meta.payload
-        if payload is None or payload.file_name != file_name:
+        file_name = file_name or (payload.file_name if payload is not None else None)
+        if payload is None or file_name is None or payload.file_name != file_name:
             raise DmartError(400, "media", 220, "Request object is not available")
         if payload.content_type == ContentType.json and address.resource_type not in FILE_ATTACHMENTS:
             # DECISIONS 4: JSON bodies of entries and json attachments come in the envelope; media files stay files.

@@ -115,11 +115,17 @@ def not_supported(message: str = "The file type is not supported") -> DmartError
     return DmartError(406, "attachment", 217, message)
 
 
-def client_extension(file_name: str) -> str:
-    """The lower-cased extension of the last component of a client's file name, checked against EXT."""
+def client_extension(file_name: str) -> str | None:
+    """The lower-cased extension of the last component of a client's file name, checked against EXT.
+
+    None when the name has no extension at all, as clients name an in-memory file after its form
+    field (`payload_file`): its bytes then say what it is.
+    """
     last = file_name.replace("\\", "/").rsplit("/", 1)[-1]
     stem, dot, extension = last.rpartition(".")
     extension = extension.lower()
+    if not dot and last.strip():
+        return None
     if not dot or not stem.strip(".") or extension not in EXTENSIONS:
         raise DmartError(
             400, "request", 402, f"Invalid payload file extention, it should end with {EXT_PATTERN} (any case)"
@@ -185,8 +191,14 @@ def _text_fits(kind: ContentType, head: bytes, path: Path) -> bool:
     return bool(body.strip())
 
 
-def decide(*, extension: str, head: bytes, path: Path) -> Kind:
-    """The kind of the file at `path` whose name ended in `extension`; refuse contradictions."""
+def decide(*, extension: str | None, head: bytes, path: Path, declared: ContentType | None = None) -> Kind:
+    """The kind of the file at `path` whose name ended in `extension`; refuse contradictions.
+
+    A file whose name has no extension is what its bytes show, or the text format `declared` by its
+    record when they pass that format's parse check.
+    """
+    if extension is None:
+        return _unnamed_kind(head, path, declared)
     allowed = _EXTENSION_KINDS.get(extension)
     if allowed is None:
         raise not_supported(f"Files ending in .{extension} are not supported")
@@ -201,3 +213,14 @@ def decide(*, extension: str, head: bytes, path: Path) -> Kind:
     # `.db` may hold either database: it is stored under the extension of what it is.
     stored = extension if len(allowed) == 1 else _DEFAULT_EXTENSION[found]
     return Kind(content_type=found, extension=stored)
+
+
+def _unnamed_kind(head: bytes, path: Path, declared: ContentType | None) -> Kind:
+    found = _magic_kind(head)
+    if found is None and declared in _TEXT_KINDS and _is_text(head):
+        if not _text_fits(declared, head, path):
+            raise not_supported(f"The file is not a valid {declared.value} file")
+        found = declared
+    if found is None or found not in _DEFAULT_EXTENSION:
+        raise not_supported("A file name without an extension needs bytes that show the type, or a text content_type")
+    return Kind(content_type=found, extension=_DEFAULT_EXTENSION[found])

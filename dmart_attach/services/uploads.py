@@ -89,11 +89,22 @@ class Incoming:
         self.staged.discard()
 
 
-def _checked_file_name(file_name: str | None) -> str:
-    """The extension of the payload's file name; a part without a usable name is refused."""
+def _checked_file_name(file_name: str | None) -> str | None:
+    """The extension of the payload's file name (None when it has none); a part without a name is refused."""
     if not file_name:
         raise _invalid("The payload file needs a file name with an extension")
     return sniffing.client_extension(file_name)
+
+
+def _declared_kind(record: Record) -> ContentType | None:
+    """The content type a record names for its file: `payload.content_type`, else what its resource type holds."""
+    sent = record.attributes.get("payload")
+    named = sent.get("content_type") if isinstance(sent, dict) else None
+    if isinstance(named, str) and named in ContentType.__members__:
+        return ContentType(named)
+    if record.resource_type in JSON_ONLY:
+        return ContentType.json
+    return next((kind for kind, held in DATA_KINDS.items() if held == record.resource_type), None)
 
 
 def parse_record(raw: bytes | None) -> Record:
@@ -195,7 +206,7 @@ class Uploads:
         if form.sha and form.sha.strip().lower() != staged.sha256:
             raise _invalid("The provided file doesn't match the sha")
 
-        kind = sniffing.decide(extension=extension, head=staged.head, path=staged.path)
+        kind = sniffing.decide(extension=extension, head=staged.head, path=staged.path, declared=_declared_kind(record))
         resource_type = self._resource_type(record.resource_type, kind.content_type)
         shortname, record_uuid = record.shortname, record.uuid
         if shortname == AUTO:

@@ -61,11 +61,12 @@ def payload(
     caller: CallerDep,
     services: ServicesDep,
 ) -> Response:
-    """A payload: JSON bodies in the envelope (DECISIONS 4), files as they are."""
-    shortname, _, rest = file_name.partition(".")
+    """A payload: JSON bodies in the envelope (DECISIONS 4), files as they are; a bare shortname names its file."""
+    shortname, dot, rest = file_name.partition(".")
     extension = rest.rpartition(".")[2].lower()
     address = services.store.address(space_name, url_subpath(subpath), shortname, resource_type)
-    meta, body, path = services.reading.payload(address, f"{shortname}.{extension}", caller=caller)
+    stored_name = f"{shortname}.{extension}" if dot else None
+    meta, body, path = services.reading.payload(address, stored_name, caller=caller)
     if path is None:
         return DmartJSON(success(attributes=body))
     served = served_file(meta, path)
