@@ -10,7 +10,8 @@ from starlette.testclient import TestClient
 from dmart_attach.api.app import create_app
 from dmart_attach.config import Settings
 from tests.conftest import login
-from tests.utils.factories import Api, json_payload, record, request_body
+from tests.utils.factories import Api, json_payload, record, request_body, upload
+from tests.utils.files import PNG
 
 SPACE = "limits"
 HUGE = 10**30  # beyond 64 bits: Python's json reads it, orjson cannot write it
@@ -60,6 +61,20 @@ def test_a_payload_that_cannot_be_written_back_is_refused_and_nothing_is_written
     assert_invalid_json(response, reason)
     notes = settings.spaces_root / SPACE / "notes"
     assert sorted(path.name for path in notes.rglob("*")) == [".dm", "meta.folder.json"]
+
+
+def test_an_upload_record_with_an_integer_beyond_64_bits_is_refused_and_nothing_is_written(
+    api: Api, settings: Settings
+) -> None:
+    api.create(SPACE, record("content", "notes", "n1", is_active=True))
+    odd = record("media", "notes/n1", "pic", is_active=True, displayname={"en": "x", "size": HUGE})
+
+    response = upload(api, SPACE, odd, "pic.png", PNG, mime="image/png")
+
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["info"][0]["msg"]) == (422, "Value error, Integers beyond 64 bits are not supported")
+    assert not (settings.spaces_root / SPACE / "notes" / ".dm" / "n1" / "attachments.media").exists()
 
 
 def test_json_nested_past_the_parser_and_bytes_that_are_not_utf8_are_invalid_json(api: Api) -> None:
