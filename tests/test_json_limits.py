@@ -119,3 +119,43 @@ def test_payloads_of_a_tree_beyond_what_orjson_writes_are_indexed_and_served(
     assert big.json()["payload"]["body"] == {"n": HUGE}
     assert deep.status_code == 200, deep.text
     assert deep.json()["attributes"] == {"deep": nested(300)}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({"deep": nested(300)}),
+        json.dumps({"n": HUGE}),
+        '{"text": "\\ud800"}',
+    ],
+)
+def test_a_json_file_the_service_could_not_answer_is_refused_and_nothing_is_written(
+    api: Api, settings: Settings, content: str
+) -> None:
+    api.create(SPACE, record("content", "notes", "n1", is_active=True))
+
+    response = upload(api, SPACE, record("json", "notes/n1", "data", is_active=True), "data.json", content.encode())
+
+    assert response.status_code == 406, response.text
+    assert response.json()["error"] == {
+        "type": "attachment",
+        "code": 217,
+        "message": "The file is not a valid json file",
+        "info": None,
+    }
+    assert not (settings.spaces_root / SPACE / "notes" / ".dm" / "n1" / "attachments.json").exists()
+
+
+def test_a_deeply_nested_json_file_within_the_limit_is_answered_with_its_entry(api: Api) -> None:
+    api.create(SPACE, record("content", "notes", "n1", is_active=True))
+    body = {"deep": nested(200)}
+
+    response = upload(
+        api, SPACE, record("json", "notes/n1", "data", is_active=True), "data.json", json.dumps(body).encode()
+    )
+    entry = api.get(f"/managed/entry/content/{SPACE}/notes/n1", retrieve_attachments=True, retrieve_json_payload=True)
+
+    assert response.status_code == 200, response.text
+    assert entry.status_code == 200, entry.text
+    assert entry.json()["attachments"]["json"][0]["attributes"]["payload"]["body"] == body
