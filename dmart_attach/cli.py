@@ -6,6 +6,7 @@ import sys
 
 from dmart_attach import logs
 from dmart_attach.config import get_settings
+from dmart_attach.errors import DmartError
 from dmart_attach.services.auth import UnsafeSettings
 from dmart_attach.services.bootstrap import bootstrap
 from dmart_attach.services.container import build_services
@@ -46,7 +47,7 @@ def _set_password(args: argparse.Namespace) -> int:
     bootstrap(services.store)
     try:
         services.auth.set_password(args.shortname, password)
-    except LookupError as error:
+    except (LookupError, DmartError) as error:
         print(f"set-password: {error}", file=sys.stderr)  # noqa: T201
         return 1
     return 0

@@ -97,3 +97,30 @@ def test_a_torn_last_line_is_skipped_and_the_next_line_stays_whole(tmp_path: Pat
     append_line(path, {"n": 2})
 
     assert read_newest_first(path) == (2, [{"n": 2}, {"n": 0}])
+
+
+def test_an_applied_alteration_and_a_replaced_reaction_are_deletes_in_the_spaces_events(
+    admin: Api, settings: Settings
+) -> None:
+    admin.space("demo", "notes")
+    admin.create("demo", record("content", "notes", "n1", is_active=True, payload=json_payload({"a": 1})))
+    admin.create("demo", record("alteration", "notes/n1", "alt", is_active=True, requested_update={"a": 2}))
+    admin.create("demo", record("reaction", "notes/n1", "first", is_active=True, type="like"))
+    admin.create("demo", record("reaction", "notes/n1", "second", is_active=True, type="love"))
+    target = record("content", "notes", "n1")
+    applied = admin.client.post("/managed/apply-alteration/demo/alt", json=target, headers=admin.headers)
+    assert applied.status_code == 200, applied.text
+
+    events = lines_of(settings.spaces_root / "demo/.dm/events.jsonl")
+    attachments = [
+        (line["request"], line["resource"]["type"], line["resource"]["shortname"])
+        for line in events
+        if line["resource"]["subpath"] == "notes/n1"
+    ]
+    assert attachments == [
+        ("create", "alteration", "alt"),
+        ("create", "reaction", "first"),
+        ("delete", "reaction", "first"),
+        ("create", "reaction", "second"),
+        ("delete", "alteration", "alt"),
+    ]

@@ -190,3 +190,20 @@ def test_a_folder_whose_entry_lock_expired_can_be_deleted(
     response = ali.request(SPACE, "delete", record("folder", "/", "products"))
 
     assert response.status_code == 200, response.text
+
+
+def test_queries_with_retrieve_lock_status_show_the_lock_of_each_locked_entry(admin: Api, ali: Api) -> None:
+    admin.create(SPACE, record("content", "products", "phone", is_active=True))
+    assert ali.client.put(LOCK_URL, headers=ali.headers).status_code == 200
+    lock_time = ali.get(f"/managed/entry/content/{SPACE}/products/laptop", retrieve_lock_status=True).json()["locked"]
+
+    def locks(query_type: str, **flags: bool) -> dict[str, object]:
+        query = {"type": query_type, "space_name": SPACE, "subpath": "products", "exact_subpath": True, **flags}
+        response = admin.client.post("/managed/query", json=query, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        return {item["shortname"]: item["attributes"].get("locked") for item in response.json()["records"]}
+
+    for query_type in ("subpath", "search"):
+        assert locks(query_type, retrieve_lock_status=True) == {"laptop": lock_time, "phone": None}
+        assert locks(query_type) == {"laptop": None, "phone": None}
+    assert lock_time["owner_shortname"] == "ali"

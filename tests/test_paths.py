@@ -99,6 +99,25 @@ def test_reply_to_a_path_is_refused(api: Api) -> None:
     assert response.json()["error"]["info"][0]["loc"] == ["attributes", "in_reply_to"]
 
 
+@pytest.mark.parametrize("schema", ["../schema/x", "..", "a/b", "x\n"])
+def test_a_schema_named_by_a_path_is_not_available_and_nothing_is_written(
+    api: Api, settings: Settings, schema: str
+) -> None:
+    before = snapshot(sandbox(settings))
+
+    response = api.request(
+        SPACE, "create", record("content", "notes", "n2", payload=json_payload({"a": 1}, schema_shortname=schema))
+    )
+
+    assert response.status_code == 400, response.text
+    failed = response.json()["error"]["info"][0]["failed"][0]
+    assert (failed["error_code"], failed["error"]) == (
+        220,
+        f"Schema {schema} is not available in demo or the management space",
+    )
+    assert without_state(snapshot(sandbox(settings))) == without_state(before)
+
+
 ENTRY_URLS = [
     "/managed/entry/content/demo/notes/..",
     "/managed/entry/content/demo/notes/%2e%2e",

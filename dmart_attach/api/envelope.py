@@ -1,9 +1,11 @@
 """Dmart's answer envelope and the JSON response that carries it."""
 
+import json
 from typing import Any
 
 import orjson
 from fastapi.responses import JSONResponse
+from pydantic_core import to_jsonable_python
 
 from dmart_attach.errors import DmartError
 
@@ -12,7 +14,12 @@ class DmartJSON(JSONResponse):
     """JSON rendered with orjson, non-ASCII kept as UTF-8."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        except orjson.JSONEncodeError:
+            # Stored data orjson cannot write (integers beyond 64 bits, deep nesting, lone surrogates)
+            # is still valid JSON for Python's encoder, as Dmart wrote it.
+            return json.dumps(content, default=to_jsonable_python, allow_nan=False).encode()
 
 
 def success(*, records: list[Any] | None = None, attributes: dict[str, Any] | None = None) -> dict[str, Any]:

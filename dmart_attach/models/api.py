@@ -10,7 +10,7 @@ from dmart_attach.identifiers import (
     SUBPATH_PATTERN,
     normalize_subpath,
 )
-from dmart_attach.models.core import reject_non_finite
+from dmart_attach.models.core import reject_unwritable_numbers
 from dmart_attach.models.enums import RequestType, ResourceType
 
 
@@ -35,7 +35,7 @@ class Record(BaseModel):
     @field_validator("attributes")
     @classmethod
     def _finite(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return reject_non_finite(value)  # type: ignore[no-any-return]
+        return reject_unwritable_numbers(value)  # type: ignore[no-any-return]
 
 
 class Request(BaseModel):

@@ -1,6 +1,7 @@
 """The meta model of every entry and attachment, as Dmart stores it in `meta.*.json`."""
 
 import math
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,17 +19,35 @@ from dmart_attach.models.enums import (
     UserType,
 )
 
+_INTEGER_RANGE = range(-(2**63), 2**64)
+
+
+def _numbers(value: Any) -> Iterator[int | float]:
+    """Every number anywhere in a JSON value."""
+    if isinstance(value, int | float):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _numbers(item)
+
 
 def reject_non_finite(value: Any) -> Any:
     """Refuse NaN and infinities anywhere in a JSON value: they cannot be written back as JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("NaN and Infinity are not valid JSON numbers")
-    if isinstance(value, dict):
-        for item in value.values():
-            reject_non_finite(item)
-    elif isinstance(value, list):
-        for item in value:
-            reject_non_finite(item)
+    for number in _numbers(value):
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError("NaN and Infinity are not valid JSON numbers")
+    return value
+
+
+def reject_unwritable_numbers(value: Any) -> Any:
+    """Refuse, in what a client sends, NaN, infinities and integers beyond 64 bits, which the index cannot hold."""
+    reject_non_finite(value)
+    for number in _numbers(value):
+        if isinstance(number, int) and number not in _INTEGER_RANGE:
+            raise ValueError("Integers beyond 64 bits are not supported")
     return value
 
 

@@ -70,5 +70,6 @@ class Alterations:
                     {key: {"old": str(alteration.uuid), "new": history.ABSENT}},
                     applied_alteration=alteration_name,
                 )
+                self.store.event(caller, address, "delete", {"uuid": str(alteration.uuid)})
         logger.info("alteration applied", extra={"entry": f"{space_name}/{entry.subpath}/{entry.shortname}"})
         return answer

@@ -73,3 +73,4 @@ class Attaching:
             self.store.tree.remove(older_address, older)
             key = f"attachments.reaction.{older.shortname}"
             self.store.record_history(older_address, caller, {key: {"old": str(older.uuid), "new": history.ABSENT}})
+            self.store.event(caller, older_address, "delete", {"uuid": str(older.uuid)})

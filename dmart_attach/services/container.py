@@ -66,7 +66,7 @@ def build_services(settings: Settings) -> Services:
     sql_workers = SqlWorkers(
         size=settings.data_asset_workers, worker_memory_mib=settings.data_asset_worker_memory, limits=limits
     )
-    queries = Queries(store=store, visibility=Permitted(access))
+    queries = Queries(store=store, visibility=Permitted(access), locking=locking)
     return Services(
         settings=settings,
         store=store,

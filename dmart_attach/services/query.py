@@ -14,6 +14,7 @@ from dmart_attach.models.query import Query, QueryType, SortType
 from dmart_attach.models.registry import META_CLASSES
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.jq import run_jq
+from dmart_attach.services.locking import Locking
 from dmart_attach.services.records import listed_record
 from dmart_attach.services.search_syntax import parse_search
 from dmart_attach.services.store import Store
@@ -68,8 +69,9 @@ def _drop(source: dict[str, Any], paths: list[str]) -> None:
 class Queries:
     """Turns a Query into a selection of index rows, then into Dmart's records."""
 
-    def __init__(self, *, store: Store, visibility: Visibility | None = None) -> None:
+    def __init__(self, *, store: Store, visibility: Visibility | None = None, locking: Locking | None = None) -> None:
         self.store = store
+        self.locking = locking
         self.finder = Finder(store.index)
         self.visibility: Visibility = visibility or Unrestricted()
 
@@ -233,6 +235,10 @@ class Queries:
         records = []
         for row in found:
             record = self.record(row, retrieve_json_payload=query.retrieve_json_payload, subpath=subpath)
+            if query.retrieve_lock_status and row.kind in _SEARCHED and self.locking is not None:
+                locked = self.locking.status(space_name=row.space_name, subpath=row.subpath, shortname=row.shortname)
+                if locked is not None:
+                    record["attributes"]["locked"] = locked
             if query.retrieve_attachments and row.kind in _SEARCHED:
                 record["attachments"] = self.attachments(
                     space_name=row.space_name,

@@ -6,6 +6,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
 from dmart_attach.errors import DmartError, SchemaViolation
+from dmart_attach.identifiers import is_shortname
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.storage.layout import Address
 from dmart_attach.storage.tree import Tree
@@ -29,7 +30,9 @@ class Schemas:
 
     def document(self, space_name: str, schema_shortname: str) -> dict[str, Any]:
         """The schema document: the space's own first, then the management space's."""
-        for space in (space_name, self.management_space):
+        # A name that is no shortname names no schema entry (and must never become a path).
+        spaces = (space_name, self.management_space) if is_shortname(schema_shortname) else ()
+        for space in spaces:
             if not self.tree.space_exists(space):
                 continue
             address = Address(space, SCHEMA_FOLDER, schema_shortname, ResourceType.schema)

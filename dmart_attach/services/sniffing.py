@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import puremagic
 
 from dmart_attach.errors import DmartError
@@ -100,6 +101,8 @@ _SVG_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<!DOCTYPE[^>]*>\
 _BOM = codecs.BOM_UTF8
 # JSON payloads are parsed whole (for their schema, and for answers that inline them).
 MAX_JSON_SIZE = 32 * 1_048_576
+# A JSON file's body is answered inside records (envelope, record, attributes, payload), as a request's is.
+_BODY_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -184,11 +187,22 @@ def _text_fits(kind: ContentType, head: bytes, path: Path) -> bool:
             raise DmartError(413, "request", 413, f"A JSON payload file may be at most {MAX_JSON_SIZE} bytes")
         try:
             with path.open("rb") as handle:
-                parse_json(handle.read())
-        except (ValueError, UnicodeDecodeError):
+                value = parse_json(handle.read())
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return False
-        return True
+        return _writable(value)
     return bool(body.strip())
+
+
+def _writable(value: object) -> bool:
+    """Whether the service can answer and index this JSON: no lone surrogates, 64-bit integers, bounded nesting."""
+    for _ in range(_BODY_DEPTH):
+        value = [value]
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 def decide(*, extension: str | None, head: bytes, path: Path, declared: ContentType | None = None) -> Kind:

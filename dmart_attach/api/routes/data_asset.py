@@ -7,9 +7,10 @@ from fastapi.responses import JSONResponse
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
+from dmart_attach.api.json_body import JSONBodyRoute
 from dmart_attach.models.data_asset import DataAssetQuery
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=JSONBodyRoute)
 
 
 @router.post("/data-asset")

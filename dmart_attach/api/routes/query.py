@@ -7,10 +7,11 @@ from fastapi.responses import JSONResponse, Response
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
+from dmart_attach.api.json_body import JSONBodyRoute
 from dmart_attach.identifiers import SPACENAME_PATTERN
 from dmart_attach.models.query import Query, QueryType
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=JSONBodyRoute)
 
 SpaceName = Annotated[str, Path(pattern=SPACENAME_PATTERN)]
 

@@ -1,0 +1,161 @@
+"""JSON the service could not write back is refused on the way in, and odd JSON already in a tree is still served."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from dmart_attach.api.app import create_app
+from dmart_attach.config import Settings
+from tests.conftest import login
+from tests.utils.factories import Api, json_payload, record, request_body, upload
+from tests.utils.files import PNG
+
+SPACE = "limits"
+HUGE = 10**30  # beyond 64 bits: Python's json reads it, orjson cannot write it
+
+
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.fixture
+def api(admin: Api) -> Api:
+    admin.space(SPACE, "notes")
+    return admin
+
+
+def post_raw(api: Api, path: str, body: str) -> Any:
+    return api.client.post(path, content=body, headers={**api.headers, "content-type": "application/json"})
+
+
+def assert_invalid_json(response: Any, reason: str) -> None:
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["code"], error["message"]) == ("validation", 424, "Validation error [1]")
+    assert error["info"][0]["type"] == "json_invalid"
+    assert error["info"][0]["ctx"]["error"] == reason
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"text": "\ud800"}, "str is not valid UTF-8: surrogates not allowed"),
+        ({"\udfff": "key"}, "str is not valid UTF-8: surrogates not allowed"),
+        ({"n": HUGE}, "Integer exceeds 64-bit range"),
+        ({"deep": nested(300)}, "Recursion limit reached"),
+    ],
+)
+def test_a_payload_that_cannot_be_written_back_is_refused_and_nothing_is_written(
+    api: Api, settings: Settings, body: dict[str, Any], reason: str
+) -> None:
+    create = request_body(SPACE, "create", record("content", "notes", "odd", payload=json_payload(body)))
+
+    response = post_raw(api, "/managed/request", json.dumps(create))
+
+    assert_invalid_json(response, reason)
+    notes = settings.spaces_root / SPACE / "notes"
+    assert sorted(path.name for path in notes.rglob("*")) == [".dm", "meta.folder.json"]
+
+
+def test_an_upload_record_with_an_integer_beyond_64_bits_is_refused_and_nothing_is_written(
+    api: Api, settings: Settings
+) -> None:
+    api.create(SPACE, record("content", "notes", "n1", is_active=True))
+    odd = record("media", "notes/n1", "pic", is_active=True, displayname={"en": "x", "size": HUGE})
+
+    response = upload(api, SPACE, odd, "pic.png", PNG, mime="image/png")
+
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["info"][0]["msg"]) == (422, "Value error, Integers beyond 64 bits are not supported")
+    assert not (settings.spaces_root / SPACE / "notes" / ".dm" / "n1" / "attachments.media").exists()
+
+
+def test_json_nested_past_the_parser_and_bytes_that_are_not_utf8_are_invalid_json(api: Api) -> None:
+    too_deep = '{"space_name": "limits", "request_type": "create", "records": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    not_utf8 = b'{"space_name": "limits", "request_type": "create", "records": ["\xff"]}'
+
+    assert_invalid_json(post_raw(api, "/managed/request", too_deep), "the JSON is nested too deeply")
+    response = api.client.post(
+        "/managed/request", content=not_utf8, headers={**api.headers, "content-type": "application/json"}
+    )
+    assert_invalid_json(response, "the body is not UTF-8")
+
+
+def test_lone_surrogates_are_invalid_json_on_every_json_route(api: Api) -> None:
+    query = '{"type": "search", "space_name": "limits", "subpath": "/", "search": "\\ud800"}'
+    sign_in = '{"shortname": "dmart", "password": "\\ud800"}'
+    profile = '{"resource_type": "user", "subpath": "users", "shortname": "dmart", "attributes": {"tags": ["\\ud800"]}}'
+
+    for path, body in [("/managed/query", query), ("/user/login", sign_in), ("/user/profile", profile)]:
+        assert_invalid_json(post_raw(api, path, body), "str is not valid UTF-8: surrogates not allowed")
+
+
+def test_payloads_of_a_tree_beyond_what_orjson_writes_are_indexed_and_served(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    api.create(SPACE, record("content", "notes", "big", is_active=True, payload=json_payload({"n": 1})))
+    api.create(SPACE, record("content", "notes", "deep", is_active=True, payload=json_payload({"n": 1})))
+    notes = settings.spaces_root / SPACE / "notes"
+    (notes / "big.json").write_text(json.dumps({"n": HUGE}))
+    (notes / "deep.json").write_text(json.dumps({"deep": nested(300)}))
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (settings.state_root / name).unlink(missing_ok=True)
+
+    with TestClient(create_app(settings)) as restarted:
+        headers = login(restarted, "dmart", "Admin_pass_123")
+        big = restarted.get(
+            "/managed/entry/content/limits/notes/big", params={"retrieve_json_payload": True}, headers=headers
+        )
+        deep = restarted.get("/managed/payload/content/limits/notes/deep.json", headers=headers)
+
+    assert big.status_code == 200, big.text
+    assert big.json()["payload"]["body"] == {"n": HUGE}
+    assert deep.status_code == 200, deep.text
+    assert deep.json()["attributes"] == {"deep": nested(300)}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({"deep": nested(300)}),
+        json.dumps({"n": HUGE}),
+        '{"text": "\\ud800"}',
+    ],
+)
+def test_a_json_file_the_service_could_not_answer_is_refused_and_nothing_is_written(
+    api: Api, settings: Settings, content: str
+) -> None:
+    api.create(SPACE, record("content", "notes", "n1", is_active=True))
+
+    response = upload(api, SPACE, record("json", "notes/n1", "data", is_active=True), "data.json", content.encode())
+
+    assert response.status_code == 406, response.text
+    assert response.json()["error"] == {
+        "type": "attachment",
+        "code": 217,
+        "message": "The file is not a valid json file",
+        "info": None,
+    }
+    assert not (settings.spaces_root / SPACE / "notes" / ".dm" / "n1" / "attachments.json").exists()
+
+
+def test_a_deeply_nested_json_file_within_the_limit_is_answered_with_its_entry(api: Api) -> None:
+    api.create(SPACE, record("content", "notes", "n1", is_active=True))
+    body = {"deep": nested(200)}
+
+    response = upload(
+        api, SPACE, record("json", "notes/n1", "data", is_active=True), "data.json", json.dumps(body).encode()
+    )
+    entry = api.get(f"/managed/entry/content/{SPACE}/notes/n1", retrieve_attachments=True, retrieve_json_payload=True)
+
+    assert response.status_code == 200, response.text
+    assert entry.status_code == 200, entry.text
+    assert entry.json()["attachments"]["json"][0]["attributes"]["payload"]["body"] == body
