@@ -408,3 +408,23 @@ def test_search_on_long_values_and_wildcards_in_payload_fields(posts: Api) -> No
     assert search("@payload.body.title:Post*") == ["post0", "post1", "post2", "post3", "post4"]
     assert search("-@payload.body.title:Post*") == ["long"]
     assert search("@payload.body.title:xxx*") == ["long"]
+
+
+def test_password_hashes_are_neither_answered_nor_searchable(sample: Api) -> None:
+    users = {"space_name": "management", "subpath": "users"}
+    grouped = query(
+        sample,
+        type="aggregation",
+        **users,
+        search="",
+        aggregation_data={"group_by": ["@password"], "reducers": [{"reducer_name": "count", "alias": "n"}]},
+    )
+
+    assert [item["attributes"] for item in grouped["records"]] == [{"password": None, "n": 3}]
+    assert query(sample, type="search", **users, search="argon2id")["attributes"] == {"total": 0, "returned": 0}
+    assert query(sample, type="search", **users, search="@password:*")["attributes"] == {"total": 0, "returned": 0}
+    assert names(query(sample, type="search", **users, search="", sort_by="password")) == [
+        "alibaba",
+        "anonymous",
+        "dmart",
+    ]
