@@ -691,3 +691,27 @@ def test_csv_with_a_huge_cell_passes_the_row_check(demo: Api) -> None:
     stored = _stored(upload(demo, SPACE, attachment, "w.csv", huge_cell))
 
     assert stored["attributes"]["payload"]["row_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "file_name", "content", "expected"),
+    [
+        ("jsonl", "rows.jsonl", b'{"a": 1}\nnot json\n', 'Malformed JSON in file "payload_file"'),
+        ("parquet", "t.parquet", b"PAR1" + b"\x00" * 64, "No magic bytes found at end of file 'payload_file'"),
+        ("duckdb", "d.duckdb", b"", 'Could not read enough bytes from file "payload_file"'),
+    ],
+    ids=["jsonl", "parquet", "truncated-duckdb"],
+)
+def test_unreadable_data_asset_refusals_do_not_show_server_paths(
+    demo: Api, settings: Settings, tmp_path: Path, kind: str, file_name: str, content: bytes, expected: str
+) -> None:
+    content = content or files.duckdb_database(tmp_path)[:5000]
+
+    answer = upload(demo, SPACE, record(kind, "reports/sales", "broken"), file_name, content)
+
+    assert answer.status_code == 400, answer.text
+    message = answer.json()["error"]["message"]
+    assert message.startswith(f"The file does not open as {kind}: ")
+    assert expected in message
+    assert str(settings.spaces_root) not in message
+    assert ".~tmp" not in message
