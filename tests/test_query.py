@@ -428,3 +428,14 @@ def test_password_hashes_are_neither_answered_nor_searchable(sample: Api) -> Non
         "anonymous",
         "dmart",
     ]
+
+
+def test_bare_words_with_nul_characters_are_searched_not_a_server_error(sample: Api) -> None:
+    folder = {"space_name": "applications", "subpath": "api"}
+    plain = query(sample, type="search", **folder, search="profile")
+
+    assert query(sample, type="search", **folder, search="profile\x00") == plain
+    assert query(sample, type="search", **folder, search="pro\x00file")["attributes"] == {"total": 0, "returned": 0}
+    assert names(query(sample, type="search", **folder, search="-profile\x00")) == names(
+        query(sample, type="search", **folder, search="-profile")
+    )
