@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dmart_attach.errors import UnreadableMeta
 from dmart_attach.identifiers import ROOT, join_subpath
 from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ContentType, ResourceType
@@ -82,7 +83,10 @@ class Tree:
             raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return meta_class(address.resource_type).model_validate_json(raw)
+        try:
+            return meta_class(address.resource_type).model_validate_json(raw)
+        except ValidationError:
+            raise UnreadableMeta(address.space_name, address.subpath, address.shortname) from None
 
     def exists(self, address: Address) -> bool:
         return self.layout.meta_file(address).is_file()
