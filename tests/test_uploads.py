@@ -662,6 +662,20 @@ def test_several_ranges_are_answered_up_to_a_cap(demo: Api) -> None:
     assert (many.status_code, many.content) == (200, content)
 
 
+@pytest.mark.parametrize("header", ["items=0-1", "bytes=5-2", "bytes=abc", "bytes", "bytes=,"])
+def test_a_range_header_that_cannot_be_used_is_ignored(demo: Api, header: str) -> None:
+    content = files.CSV_QUOTED_NEWLINES
+    upload(demo, SPACE, record("csv", "reports/sales", "notes"), "n.csv", content)
+    url = f"/managed/payload/csv/{SPACE}/reports/sales/notes.csv"
+
+    answer = demo.client.get(url, headers={**demo.headers, "range": header})
+
+    assert (answer.status_code, answer.content) == (200, content)
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    past_the_end = demo.client.get(url, headers={**demo.headers, "range": f"bytes={len(content)}-"})
+    assert (past_the_end.status_code, past_the_end.headers["content-range"]) == (416, f"bytes */{len(content)}")
+
+
 def test_request_update_of_an_uploaded_asset_keeps_its_file_and_description(demo: Api) -> None:
     stored = _stored(upload(demo, SPACE, record("csv", "reports/sales", "rows"), "r.csv", b"a\n1\n"))
 
