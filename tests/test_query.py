@@ -439,3 +439,25 @@ def test_bare_words_with_nul_characters_are_searched_not_a_server_error(sample: 
     assert names(query(sample, type="search", **folder, search="-profile\x00")) == names(
         query(sample, type="search", **folder, search="-profile")
     )
+
+
+@pytest.mark.parametrize("reducer_name", ["sum", "min", "max", "avg"])
+def test_a_reducer_without_its_field_is_refused(sample: Api, reducer_name: str) -> None:
+    response = sample.client.post(
+        "/managed/query",
+        json={
+            "type": "aggregation",
+            "space_name": "applications",
+            "subpath": "/",
+            "aggregation_data": {"group_by": ["@resource_type"], "reducers": [{"reducer_name": reducer_name}]},
+        },
+        headers=sample.headers,
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "type": "request",
+        "code": 400,
+        "message": f"The reducer {reducer_name} needs a field in args",
+        "info": None,
+    }
