@@ -729,3 +729,30 @@ def test_unreadable_data_asset_refusals_do_not_show_server_paths(
     assert expected in message
     assert str(settings.spaces_root) not in message
     assert ".~tmp" not in message
+
+
+@pytest.mark.parametrize("depth", [101, 300, 1200])
+def test_json_nested_too_deeply_is_refused_and_nothing_is_written(demo: Api, settings: Settings, depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    before = _tree_files(settings.spaces_root)
+
+    uploaded = upload(demo, SPACE, record("content", "reports", "deep"), "deep.json", ('{"x": ' + deep + "}").encode())
+    requested = demo.client.post(
+        "/managed/request",
+        content=(
+            '{"space_name": "demo", "request_type": "create", "records": [{"resource_type": "content", '
+            '"subpath": "reports", "shortname": "deep", "attributes": {"payload": {"content_type": "json", '
+            f'"body": {{"x": {deep}}}}}}}}}]}}'
+        ).encode(),
+        headers={**demo.headers, "content-type": "application/json"},
+    )
+
+    message = "JSON may be nested at most 100 levels deep"
+    if depth < 1000:
+        assert (uploaded.status_code, uploaded.json()["error"]["message"]) == (400, message)
+        assert (requested.status_code, requested.json()["error"]["info"][0]["msg"]) == (422, f"Value error, {message}")
+    else:
+        assert (uploaded.status_code, uploaded.json()["error"]["code"]) == (406, 217)
+        assert requested.status_code == 400, requested.text
+    assert _tree_files(settings.spaces_root) == before
+    assert demo.get("/managed/health/demo").json()["attributes"]["healthy"] is True

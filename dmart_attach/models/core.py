@@ -18,17 +18,21 @@ from dmart_attach.models.enums import (
     UserType,
 )
 
+# JSON nested deeper than this is refused: answers and the index encode it with orjson, which stops at 255 levels.
+MAX_JSON_DEPTH = 100
+
 
 def reject_non_finite(value: Any) -> Any:
-    """Refuse NaN and infinities anywhere in a JSON value: they cannot be written back as JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("NaN and Infinity are not valid JSON numbers")
-    if isinstance(value, dict):
-        for item in value.values():
-            reject_non_finite(item)
-    elif isinstance(value, list):
-        for item in value:
-            reject_non_finite(item)
+    """Refuse NaN and infinities anywhere in a JSON value (they cannot be written back as JSON), and deep nesting."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("NaN and Infinity are not valid JSON numbers")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth >= MAX_JSON_DEPTH:
+            raise ValueError(f"JSON may be nested at most {MAX_JSON_DEPTH} levels deep")
+        pending.extend((child, depth + 1) for child in children)
     return value
 
 

@@ -169,7 +169,7 @@ def _text_fits(kind: ContentType, head: bytes, path: Path) -> bool:
         try:
             with path.open("rb") as handle:
                 json.loads(handle.read().removeprefix(_BOM))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return False
         return True
     return bool(body.strip())

@@ -97,9 +97,14 @@ def read_row(layout: Layout, address: Address, meta_path: Path | None = None) ->
         try:
             body_raw = payload_path(path, address, payload.file_name).read_bytes()
             body_text = orjson.dumps(orjson.loads(body_raw)).decode()
-        except (OSError, orjson.JSONDecodeError, UnsafePath):
+        except (OSError, orjson.JSONDecodeError, orjson.JSONEncodeError, UnsafePath):
+            # Also a body nested deeper than the encoder goes: the entry is listed, its body not searched.
             body_text = None
-    return Row(address, meta, orjson.dumps(meta).decode(), body_text)
+    try:
+        meta_text = orjson.dumps(meta).decode()
+    except orjson.JSONEncodeError as error:
+        return Problem(path, str(error))
+    return Row(address, meta, meta_text, body_text)
 
 
 def _entry_addresses(space_name: str, subpath: str, dm: Path) -> Iterator[tuple[Address, Path]]:
