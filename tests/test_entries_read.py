@@ -100,6 +100,16 @@ def test_a_payload_file_missing_on_disk_is_404_12(api: Api, settings: Settings) 
     assert (response.status_code, response.json()["error"]["code"]) == (404, 12)
 
 
+@pytest.mark.parametrize("content", [b"{broken", b'{"x": ' + b"[" * 300 + b"]" * 300 + b"}"], ids=["broken", "deep"])
+def test_a_json_payload_file_that_cannot_be_read_is_404_12(api: Api, settings: Settings, content: bytes) -> None:
+    (settings.spaces_root / SPACE / "products" / "laptop.json").write_bytes(content)
+
+    response = api.get(f"/managed/payload/content/{SPACE}/products/laptop.json")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (404, 12)
+    assert laptop(api, retrieve_json_payload=True)["payload"]["body"] == "laptop.json"
+
+
 @pytest.mark.parametrize("broken", [b"{broken", b'{"shortname": "laptop"}'], ids=["not-json", "not-a-meta"])
 def test_a_meta_broken_on_disk_is_404_12_for_reads_and_writes(api: Api, settings: Settings, broken: bytes) -> None:
     meta = settings.spaces_root / SPACE / "products" / ".dm" / "laptop" / "meta.content.json"
