@@ -26,6 +26,14 @@ class DmartError(Exception):
         return {"type": self.type, "code": self.code, "message": self.message, "info": self.info}
 
 
+class UnreadableMeta(DmartError, ValueError):
+    """A meta file on disk that does not parse as its resource type (a ValueError, as a failed parse is)."""
+
+    def __init__(self, space_name: str, subpath: str, shortname: str) -> None:
+        place = "/".join(part for part in (space_name, subpath.strip("/"), shortname) if part)
+        super().__init__(404, "db", 12, f"Request object is not available: the meta of {place} does not parse")
+
+
 def not_found(space_name: str, subpath: str, shortname: str, resource_type: str) -> DmartError:
     """The 404 Dmart answers for a missing entry."""
     return DmartError(

@@ -111,6 +111,36 @@ def test_a_payload_file_missing_on_disk_is_404_12(api: Api, settings: Settings) 
     assert (response.status_code, response.json()["error"]["code"]) == (404, 12)
 
 
+@pytest.mark.parametrize("content", [b"{broken", b'{"x": ' + b"[" * 300 + b"]" * 300 + b"}"], ids=["broken", "deep"])
+def test_a_json_payload_file_that_cannot_be_read_is_404_12(api: Api, settings: Settings, content: bytes) -> None:
+    (settings.spaces_root / SPACE / "products" / "laptop.json").write_bytes(content)
+
+    response = api.get(f"/managed/payload/content/{SPACE}/products/laptop.json")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (404, 12)
+    assert laptop(api, retrieve_json_payload=True)["payload"]["body"] == "laptop.json"
+
+
+@pytest.mark.parametrize("broken", [b"{broken", b'{"shortname": "laptop"}'], ids=["not-json", "not-a-meta"])
+def test_a_meta_broken_on_disk_is_404_12_for_reads_and_writes(api: Api, settings: Settings, broken: bytes) -> None:
+    meta = settings.spaces_root / SPACE / "products" / ".dm" / "laptop" / "meta.content.json"
+    meta.write_bytes(broken)
+    expected = f"Request object is not available: the meta of {SPACE}/products/laptop does not parse"
+
+    read = api.get(f"/managed/entry/content/{SPACE}/products/laptop")
+    update = api.request(SPACE, "update", record("content", "products", "laptop", description={"en": "new"}))
+
+    assert (read.status_code, read.json()["error"]) == (
+        404,
+        {"type": "db", "code": 12, "message": expected, "info": None},
+    )
+    assert update.status_code == 400, update.text
+    [failed] = update.json()["error"]["info"][0]["failed"]
+    assert (failed["error_code"], failed["error"]) == (12, expected)
+    assert meta.read_bytes() == broken
+    assert api.get(f"/managed/entry/json/{SPACE}/products/laptop/spec").status_code == 200
+
+
 def test_the_sample_tree_is_read_as_it_is(sample_spaces: Path) -> None:
     settings = make_settings(sample_spaces, admin_password="")
     with TestClient(create_app(settings)) as client:

@@ -237,3 +237,16 @@ def test_reindexing_one_space_of_an_index_of_another_version_reads_everything(se
 
     assert ("management", "users", "dmart", "user") in index.snapshot()
     assert index.prepare() == "current"
+
+
+def test_a_json_body_nested_past_the_encoder_limit_is_indexed_without_its_body(settings: Settings) -> None:
+    services = started(settings)
+    fill(services)
+    payload_file = settings.spaces_root / "blog" / "posts" / "a.json"
+    payload_file.write_text('{"x": ' + "[" * 300 + "]" * 300 + "}")
+
+    services.store.index.rebuild()
+
+    meta, body = services.store.index.snapshot()[("blog", "posts", "a", "content")]
+    assert '"body":"a.json"' in meta
+    assert body is None

@@ -408,3 +408,56 @@ def test_search_on_long_values_and_wildcards_in_payload_fields(posts: Api) -> No
     assert search("@payload.body.title:Post*") == ["post0", "post1", "post2", "post3", "post4"]
     assert search("-@payload.body.title:Post*") == ["long"]
     assert search("@payload.body.title:xxx*") == ["long"]
+
+
+def test_password_hashes_are_neither_answered_nor_searchable(sample: Api) -> None:
+    users = {"space_name": "management", "subpath": "users"}
+    grouped = query(
+        sample,
+        type="aggregation",
+        **users,
+        search="",
+        aggregation_data={"group_by": ["@password"], "reducers": [{"reducer_name": "count", "alias": "n"}]},
+    )
+
+    assert [item["attributes"] for item in grouped["records"]] == [{"password": None, "n": 3}]
+    assert query(sample, type="search", **users, search="argon2id")["attributes"] == {"total": 0, "returned": 0}
+    assert query(sample, type="search", **users, search="@password:*")["attributes"] == {"total": 0, "returned": 0}
+    assert names(query(sample, type="search", **users, search="", sort_by="password")) == [
+        "alibaba",
+        "anonymous",
+        "dmart",
+    ]
+
+
+def test_bare_words_with_nul_characters_are_searched_not_a_server_error(sample: Api) -> None:
+    folder = {"space_name": "applications", "subpath": "api"}
+    plain = query(sample, type="search", **folder, search="profile")
+
+    assert query(sample, type="search", **folder, search="profile\x00") == plain
+    assert query(sample, type="search", **folder, search="pro\x00file")["attributes"] == {"total": 0, "returned": 0}
+    assert names(query(sample, type="search", **folder, search="-profile\x00")) == names(
+        query(sample, type="search", **folder, search="-profile")
+    )
+
+
+@pytest.mark.parametrize("reducer_name", ["sum", "min", "max", "avg"])
+def test_a_reducer_without_its_field_is_refused(sample: Api, reducer_name: str) -> None:
+    response = sample.client.post(
+        "/managed/query",
+        json={
+            "type": "aggregation",
+            "space_name": "applications",
+            "subpath": "/",
+            "aggregation_data": {"group_by": ["@resource_type"], "reducers": [{"reducer_name": reducer_name}]},
+        },
+        headers=sample.headers,
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "type": "request",
+        "code": 400,
+        "message": f"The reducer {reducer_name} needs a field in args",
+        "info": None,
+    }

@@ -728,6 +728,20 @@ def test_several_ranges_are_answered_up_to_a_cap(demo: Api) -> None:
     assert (many.status_code, many.content) == (200, content)
 
 
+@pytest.mark.parametrize("header", ["items=0-1", "bytes=5-2", "bytes=abc", "bytes", "bytes=,"])
+def test_a_range_header_that_cannot_be_used_is_ignored(demo: Api, header: str) -> None:
+    content = files.CSV_QUOTED_NEWLINES
+    upload(demo, SPACE, record("csv", "reports/sales", "notes"), "n.csv", content)
+    url = f"/managed/payload/csv/{SPACE}/reports/sales/notes.csv"
+
+    answer = demo.client.get(url, headers={**demo.headers, "range": header})
+
+    assert (answer.status_code, answer.content) == (200, content)
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    past_the_end = demo.client.get(url, headers={**demo.headers, "range": f"bytes={len(content)}-"})
+    assert (past_the_end.status_code, past_the_end.headers["content-range"]) == (416, f"bytes */{len(content)}")
+
+
 def test_request_update_of_an_uploaded_asset_keeps_its_file_and_description(demo: Api) -> None:
     stored = _stored(upload(demo, SPACE, record("csv", "reports/sales", "rows"), "r.csv", b"a\n1\n"))
 
@@ -757,3 +771,54 @@ def test_csv_with_a_huge_cell_passes_the_row_check(demo: Api) -> None:
     stored = _stored(upload(demo, SPACE, attachment, "w.csv", huge_cell))
 
     assert stored["attributes"]["payload"]["row_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "file_name", "content", "expected"),
+    [
+        ("jsonl", "rows.jsonl", b'{"a": 1}\nnot json\n', 'Malformed JSON in file "payload_file"'),
+        ("parquet", "t.parquet", b"PAR1" + b"\x00" * 64, "No magic bytes found at end of file 'payload_file'"),
+        ("duckdb", "d.duckdb", b"", 'Could not read enough bytes from file "payload_file"'),
+    ],
+    ids=["jsonl", "parquet", "truncated-duckdb"],
+)
+def test_unreadable_data_asset_refusals_do_not_show_server_paths(
+    demo: Api, settings: Settings, tmp_path: Path, kind: str, file_name: str, content: bytes, expected: str
+) -> None:
+    content = content or files.duckdb_database(tmp_path)[:5000]
+
+    answer = upload(demo, SPACE, record(kind, "reports/sales", "broken"), file_name, content)
+
+    assert answer.status_code == 400, answer.text
+    message = answer.json()["error"]["message"]
+    assert message.startswith(f"The file does not open as {kind}: ")
+    assert expected in message
+    assert str(settings.spaces_root) not in message
+    assert ".~tmp" not in message
+
+
+@pytest.mark.parametrize("depth", [101, 300, 1200])
+def test_json_nested_too_deeply_is_refused_and_nothing_is_written(demo: Api, settings: Settings, depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    before = _tree_files(settings.spaces_root)
+
+    uploaded = upload(demo, SPACE, record("content", "reports", "deep"), "deep.json", ('{"x": ' + deep + "}").encode())
+    requested = demo.client.post(
+        "/managed/request",
+        content=(
+            '{"space_name": "demo", "request_type": "create", "records": [{"resource_type": "content", '
+            '"subpath": "reports", "shortname": "deep", "attributes": {"payload": {"content_type": "json", '
+            f'"body": {{"x": {deep}}}}}}}}}]}}'
+        ).encode(),
+        headers={**demo.headers, "content-type": "application/json"},
+    )
+
+    message = "JSON may be nested at most 100 levels deep"
+    if depth < 1000:
+        assert (uploaded.status_code, uploaded.json()["error"]["message"]) == (400, message)
+        assert (requested.status_code, requested.json()["error"]["info"][0]["msg"]) == (422, f"Value error, {message}")
+    else:
+        assert (uploaded.status_code, uploaded.json()["error"]["code"]) == (406, 217)
+        assert requested.status_code == 400, requested.text
+    assert _tree_files(settings.spaces_root) == before
+    assert demo.get("/managed/health/demo").json()["attributes"]["healthy"] is True

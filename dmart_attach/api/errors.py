@@ -44,9 +44,16 @@ def _validation_info(errors: Any) -> list[Any]:
         info, custom_encoder={Exception: str, bytes: lambda raw: raw.decode(errors="replace")}
     )
     for item in encoded:
+        if "input" not in item:
+            continue
+        try:
+            size = len(orjson.dumps(item["input"]))
+        except orjson.JSONEncodeError:
+            item["input"] = "<nested too deeply, not repeated>"
+            continue
         # An answer never repeats a large input back: one huge field would multiply the body.
-        if "input" in item and len(orjson.dumps(item["input"])) > MAX_ECHOED_INPUT:
-            item["input"] = f"<{len(orjson.dumps(item['input']))} bytes, not repeated>"
+        if size > MAX_ECHOED_INPUT:
+            item["input"] = f"<{size} bytes, not repeated>"
     return encoded
 
 

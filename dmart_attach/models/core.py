@@ -19,6 +19,24 @@ from dmart_attach.models.enums import (
     UserType,
 )
 
+# JSON nested deeper than this is refused: answers and the index encode it with orjson, which stops at 255 levels.
+MAX_JSON_DEPTH = 100
+
+
+def reject_non_finite(value: Any) -> Any:
+    """Refuse NaN and infinities anywhere in a JSON value (they cannot be written back as JSON), and deep nesting."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("NaN and Infinity are not valid JSON numbers")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth >= MAX_JSON_DEPTH:
+            raise ValueError(f"JSON may be nested at most {MAX_JSON_DEPTH} levels deep")
+        pending.extend((child, depth + 1) for child in children)
+    return value
+
+
 _INTEGER_RANGE = range(-(2**63), 2**64)
 
 
@@ -32,14 +50,6 @@ def _numbers(value: Any) -> Iterator[int | float]:
     elif isinstance(value, list):
         for item in value:
             yield from _numbers(item)
-
-
-def reject_non_finite(value: Any) -> Any:
-    """Refuse NaN and infinities anywhere in a JSON value: they cannot be written back as JSON."""
-    for number in _numbers(value):
-        if isinstance(number, float) and not math.isfinite(number):
-            raise ValueError("NaN and Infinity are not valid JSON numbers")
-    return value
 
 
 def reject_unwritable_numbers(value: Any) -> Any:

@@ -38,6 +38,11 @@ def unreadable(kind: ContentType, reason: str) -> DmartError:
     return DmartError(400, "request", 402, f"The file does not open as {kind.value}: {reason}")
 
 
+def _reason(error: duckdb.Error, path: Path) -> str:
+    """DuckDB's first line about a file, naming the form field instead of the file's place on the server."""
+    return str(error).splitlines()[0].replace(str(path), "payload_file")
+
+
 def _columns(rows: list[tuple[Any, ...]]) -> list[dict[str, str]]:
     return [{"name": str(name), "type": str(data_type)} for name, data_type, *_ in rows]
 
@@ -49,7 +54,7 @@ def _describe_file(kind: ContentType, path: Path) -> dict[str, Any]:
             columns = con.execute(f"DESCRIBE SELECT * FROM {reader}", [str(path)]).fetchall()
             row = con.execute(f"SELECT count(*) FROM {reader}", [str(path)]).fetchone()
     except duckdb.Error as error:
-        raise unreadable(kind, str(error).splitlines()[0]) from None
+        raise unreadable(kind, _reason(error, path)) from None
     return {"columns": _columns(columns), "row_count": row[0] if row else 0}
 
 
@@ -73,7 +78,7 @@ def _describe_duckdb(path: Path) -> dict[str, Any]:
                 name = table if schema == "main" else f"{schema}.{table}"
                 tables.append({"name": name, "columns": _columns(columns), "row_count": count[0] if count else 0})
     except duckdb.Error as error:
-        raise unreadable(ContentType.duckdb, str(error).splitlines()[0]) from None
+        raise unreadable(ContentType.duckdb, _reason(error, path)) from None
     return {"tables": tables}
 
 

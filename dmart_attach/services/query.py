@@ -204,6 +204,8 @@ class Queries:
             function = _REDUCERS.get(reducer.reducer_name.lower())
             if function is None:
                 raise DmartError(400, "request", 400, f"Unknown reducer {reducer.reducer_name}")
+            if function != "count" and not reducer.args:
+                raise DmartError(400, "request", 400, f"The reducer {reducer.reducer_name} needs a field in args")
             argument = field_name(reducer.args[0]) if reducer.args and function != "count" else None
             reducers.append((reducer.alias or reducer.reducer_name, function, argument))
         group_by = [field_name(name) for name in data.group_by]

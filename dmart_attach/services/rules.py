@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from dmart_attach.errors import DmartError, RecordInvalid
 from dmart_attach.identifiers import ROOT
 from dmart_attach.models.attachments import TEXT_MODELS, split_text
-from dmart_attach.models.core import Payload
+from dmart_attach.models.core import Payload, reject_non_finite
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.services.schemas import Schemas
 from dmart_attach.services.store import Store
@@ -84,6 +84,10 @@ class Rules:
 
     def validate_body(self, address: Address, payload: Payload, body: Any) -> None:
         """Check a JSON body against its schema; schema documents against JSON Schema itself."""
+        try:
+            reject_non_finite(body)
+        except ValueError as error:
+            raise DmartError(400, "request", 402, str(error)) from None
         if address.resource_type == ResourceType.schema:
             self.schemas.validate_schema_document(space_name=address.space_name, document=body)
             return

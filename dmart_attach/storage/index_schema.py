@@ -9,7 +9,7 @@ import orjson
 from dmart_attach.storage.scan import Row
 
 # Bumped whenever the tables change; an index of another version is rebuilt at start.
-VERSION = "4"
+VERSION = "5"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS marker (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -23,6 +23,8 @@ ATTACHMENT_META = re.compile(r"meta\.(.+)\.json")
 KIND_ENTRY, KIND_FOLDER, KIND_ATTACHMENT, KIND_SPACE = 0, 1, 2, 3
 # Locks are shown as lock status, never listed, so the index leaves them out.
 UNINDEXED = frozenset({ResourceType.lock})
+# Meta fields the index never holds, so no query can answer, search, sort or group by them.
+UNINDEXED_FIELDS = frozenset({"password"})
 
 
 def attachment_kind(folder_name: str) -> ResourceType | None:
@@ -88,6 +90,7 @@ def read_row(layout: Layout, address: Address, meta_path: Path | None = None) ->
         return Problem(path, str(error).splitlines()[0])
     if not isinstance(meta, dict) or model.shortname != address.shortname:
         return Problem(path, "the meta's shortname does not match its location")
+    meta = {key: value for key, value in meta.items() if key not in UNINDEXED_FIELDS}
     body_text = None
     payload = model.payload
     if payload is not None and payload.content_type == ContentType.json and payload.file_name is not None:
@@ -95,7 +98,7 @@ def read_row(layout: Layout, address: Address, meta_path: Path | None = None) ->
             body_raw = payload_path(path, address, payload.file_name).read_bytes()
             body_text = orjson.dumps(orjson.loads(body_raw)).decode()
         except (OSError, orjson.JSONDecodeError, orjson.JSONEncodeError, UnsafePath):
-            # A body orjson cannot hold (nested past its limit, integers beyond 64 bits) is kept unsearched.
+            # A body orjson cannot hold (nested past its limit, integers beyond 64 bits) is listed, its body not searched.
             body_text = None
     try:
         meta_text = orjson.dumps(meta).decode()

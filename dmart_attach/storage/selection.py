@@ -159,7 +159,9 @@ def _field_sql(term: FieldTerm, params: list[Any], place: tuple[str, list[Any]])
 
 
 def _word_sql(word: Word, params: list[Any]) -> str:
-    params.append('"' + word.text.replace('"', '""') + '"*')
+    # SQLite ends a query string at a NUL; the tokenizer separates words there anyway.
+    text = word.text.replace("\x00", " ")
+    params.append('"' + text.replace('"', '""') + '"*')
     sql = "rows.id IN (SELECT rowid FROM rows_text WHERE rows_text MATCH ?)"
     return f"NOT {sql}" if word.negative else sql
 

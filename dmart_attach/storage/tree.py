@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dmart_attach.errors import UnreadableMeta
 from dmart_attach.identifiers import ROOT, join_subpath
-from dmart_attach.models.core import Meta
+from dmart_attach.models.core import Meta, reject_non_finite
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import meta_class
 from dmart_attach.storage.atomic import fsync_dir, make_dirs, stage_bytes, sweep_temporaries, write_bytes
@@ -125,7 +126,10 @@ class Tree:
             raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return meta_class(address.resource_type).model_validate_json(raw)
+        try:
+            return meta_class(address.resource_type).model_validate_json(raw)
+        except ValidationError:
+            raise UnreadableMeta(address.space_name, address.subpath, address.shortname) from None
 
     def exists(self, address: Address) -> bool:
         return self.layout.meta_file(address).is_file()
@@ -226,7 +230,14 @@ class Tree:
         if meta.payload is None or meta.payload.content_type != ContentType.json or meta.payload.file_name is None:
             return None
         raw = self.read_payload(address, meta.payload.file_name)
-        return None if raw is None else json.loads(raw)
+        if raw is None:
+            return None
+        try:
+            # A file that does not parse, or nests deeper than answers can encode, is read as no body.
+            return reject_non_finite(json.loads(raw))
+        except (ValueError, RecursionError):
+            logger.warning("unreadable JSON payload", extra={"address": str(address)})
+            return None
 
     def list_attachments(self, *, space_name: str, subpath: str, shortname: str) -> list[tuple[ResourceType, Meta]]:
         """Every readable attachment of the entry `shortname` at `subpath`, kind by kind."""

@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
+from starlette.responses import MalformedRangeHeader
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
@@ -30,9 +31,17 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class PayloadFile(FileResponse):
-    """A file response that answers at most a few ranges at once."""
+    """A file response that answers at most a few ranges at once, and the whole file for a Range it cannot use."""
 
     max_ranges = 8
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader:
+            # RFC 9110 §14.2: a Range of another unit is ignored, and so is one that names no valid range.
+            return []
 
 
 def _disposition(served: ServedFile) -> str:
