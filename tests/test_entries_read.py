@@ -111,9 +111,8 @@ def test_a_payload_file_missing_on_disk_is_404_12(api: Api, settings: Settings) 
     assert (response.status_code, response.json()["error"]["code"]) == (404, 12)
 
 
-@pytest.mark.parametrize("content", [b"{broken", b'{"x": ' + b"[" * 300 + b"]" * 300 + b"}"], ids=["broken", "deep"])
-def test_a_json_payload_file_that_cannot_be_read_is_404_12(api: Api, settings: Settings, content: bytes) -> None:
-    (settings.spaces_root / SPACE / "products" / "laptop.json").write_bytes(content)
+def test_a_json_payload_file_that_cannot_be_read_is_404_12(api: Api, settings: Settings) -> None:
+    (settings.spaces_root / SPACE / "products" / "laptop.json").write_bytes(b"{broken")
 
     response = api.get(f"/managed/payload/content/{SPACE}/products/laptop.json")
 

@@ -149,7 +149,7 @@ def test_a_json_file_the_service_could_not_answer_is_refused_and_nothing_is_writ
 
 def test_a_deeply_nested_json_file_within_the_limit_is_answered_with_its_entry(api: Api) -> None:
     api.create(SPACE, record("content", "notes", "n1", is_active=True))
-    body = {"deep": nested(200)}
+    body = {"deep": nested(90)}
 
     response = upload(
         api, SPACE, record("json", "notes/n1", "data", is_active=True), "data.json", json.dumps(body).encode()

@@ -98,7 +98,7 @@ def read_row(layout: Layout, address: Address, meta_path: Path | None = None) ->
             body_raw = payload_path(path, address, payload.file_name).read_bytes()
             body_text = orjson.dumps(orjson.loads(body_raw)).decode()
         except (OSError, orjson.JSONDecodeError, orjson.JSONEncodeError, UnsafePath):
-            # A body orjson cannot hold (nested past its limit, integers beyond 64 bits) is listed, its body not searched.
+            # A body orjson cannot hold (too deep, integers beyond 64 bits) is listed, its body not searched.
             body_text = None
     try:
         meta_text = orjson.dumps(meta).decode()

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from dmart_attach.errors import UnreadableMeta
 from dmart_attach.identifiers import ROOT, join_subpath
-from dmart_attach.models.core import Meta, reject_non_finite
+from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import meta_class
 from dmart_attach.storage.atomic import fsync_dir, make_dirs, stage_bytes, sweep_temporaries, write_bytes
@@ -233,8 +233,8 @@ class Tree:
         if raw is None:
             return None
         try:
-            # A file that does not parse, or nests deeper than answers can encode, is read as no body.
-            return reject_non_finite(json.loads(raw))
+            # A file that does not parse is read as no body; deep nesting is answered by the fallback encoder.
+            return json.loads(raw)
         except (ValueError, RecursionError):
             logger.warning("unreadable JSON payload", extra={"address": str(address)})
             return None
