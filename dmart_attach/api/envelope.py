@@ -1,5 +1,6 @@
 """Dmart's answer envelope and the JSON response that carries it."""
 
+import json
 from typing import Any
 
 import orjson
@@ -8,11 +9,23 @@ from fastapi.responses import JSONResponse
 from dmart_attach.errors import DmartError
 
 
+def dumps(content: Any) -> bytes:
+    """JSON bytes of `content`, non-ASCII kept as UTF-8.
+
+    orjson refuses what Python's JSON parser hands back from some valid requests (integers beyond
+    64 bits, lone surrogate escapes); those are written by the standard library instead.
+    """
+    try:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(content, separators=(",", ":")).encode()
+
+
 class DmartJSON(JSONResponse):
     """JSON rendered with orjson, non-ASCII kept as UTF-8."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        return dumps(content)
 
 
 def success(*, records: list[Any] | None = None, attributes: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -3,14 +3,13 @@
 import logging
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from dmart_attach.api.envelope import failure
+from dmart_attach.api.envelope import dumps, failure
 from dmart_attach.errors import DmartError
 
 logger = logging.getLogger(__name__)
@@ -45,8 +44,9 @@ def _validation_info(errors: Any) -> list[Any]:
     )
     for item in encoded:
         # An answer never repeats a large input back: one huge field would multiply the body.
-        if "input" in item and len(orjson.dumps(item["input"])) > MAX_ECHOED_INPUT:
-            item["input"] = f"<{len(orjson.dumps(item['input']))} bytes, not repeated>"
+        size = len(dumps(item["input"])) if "input" in item else 0
+        if size > MAX_ECHOED_INPUT:
+            item["input"] = f"<{size} bytes, not repeated>"
     return encoded
 
 

@@ -1,6 +1,5 @@
 """/managed/payload: JSON bodies in the envelope, files streamed with validators and ranges."""
 
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -8,6 +7,7 @@ from fastapi.responses import FileResponse, Response
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
+from dmart_attach.api.openapi import Responses, Success
 from dmart_attach.api.paths import FileName, SpaceName, Subpath, url_subpath
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.services.serving import ServedFile, etag_matches, served_file
@@ -19,13 +19,22 @@ _SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data
 _REVALIDATE = "private, no-cache"
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_RESPONSES: Responses = {
     200: {
-        "description": "The file as stored, or a JSON body in the envelope (`attributes` is the body)",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "A JSON body in the envelope (`attributes` is the body), or the file as stored",
+        "content": {"application/json": {"schema": Success.model_json_schema()}, "*/*": _BINARY},
     },
-    206: {"description": "The requested ranges of the file"},
+    206: {"description": "The requested ranges of the file", "content": {"*/*": _BINARY}},
     304: {"description": "The file has not changed since the ETag in If-None-Match"},
+    416: {"description": "No requested range lies within the file", "content": {"text/plain": {}}},
+}
+# Read from the request itself by the file response, so declared here.
+_HEADERS = {
+    "parameters": [
+        {"name": "range", "in": "header", "required": False, "schema": {"type": "string"}},
+        {"name": "if-none-match", "in": "header", "required": False, "schema": {"type": "string"}},
+    ]
 }
 
 
@@ -51,7 +60,9 @@ def _headers(served: ServedFile) -> dict[str, str]:
     }
 
 
-@router.get("/payload/{resource_type}/{space_name}/{subpath:path}/{file_name}", responses=_RESPONSES)
+@router.get(
+    "/payload/{resource_type}/{space_name}/{subpath:path}/{file_name}", responses=_RESPONSES, openapi_extra=_HEADERS
+)
 def payload(
     request: Request,
     resource_type: ResourceType,

@@ -1,0 +1,169 @@
+"""Every operation of the service's own OpenAPI schema, fuzzed: no 5xx, and every answer as the schema declares it."""
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from dmart_attach.api.app import create_app
+from dmart_attach.config import Settings
+from tests.conftest import ADMIN_PASSWORD, make_settings
+from tests.utils.data_assets import attach_data_asset, csv_bytes
+from tests.utils.factories import json_payload, record, request_body
+
+SPACE = "fuzz"
+FOLDER = "notes"
+ENTRY = "first"
+SLUG = "first-note"
+EXAMPLES_PER_OPERATION = 12
+# A generous bound for one request on two busy cores; a hang fails the operation instead of the suite.
+DEADLINE = timedelta(seconds=15)
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+class Fuzzed:
+    """The app on a seeded temporary tree, with the admin's login."""
+
+    schema: Any
+
+    def __init__(self, settings: Settings, client: Any) -> None:
+        self.settings = settings
+        self.client = client
+        self.login = {"shortname": settings.admin_shortname, "password": ADMIN_PASSWORD}
+        self.headers = self.fresh_headers()
+
+    def fresh_headers(self) -> dict[str, str]:
+        response = self.client.post("/user/login", json=self.login)
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['records'][0]['attributes']['access_token']}"}
+
+    def create(self, *records: dict[str, Any]) -> None:
+        response = self.client.post(
+            "/managed/request", json=request_body(SPACE, "create", *records), headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+
+    def seed(self) -> dict[str, str]:
+        """A space, a folder, an entry with a JSON payload, a comment and a CSV data asset; answer the anchors."""
+        self.create(record("space", "/", SPACE, is_active=True))
+        self.create(record("folder", "/", FOLDER, is_active=True))
+        self.create(record("content", FOLDER, ENTRY, is_active=True, slug=SLUG, payload=json_payload({"n": 1})))
+        self.create(record("comment", f"{FOLDER}/{ENTRY}", "c1", is_active=True, body="Nice", state="new"))
+        attach_data_asset(
+            self.settings.spaces_folder,
+            space_name=SPACE,
+            subpath=FOLDER,
+            parent=ENTRY,
+            shortname="sales",
+            kind="csv",
+            content=csv_bytes("region,total", "north,2", "south,3"),
+        )
+        response = self.client.get(f"/managed/entry/content/{SPACE}/{FOLDER}/{ENTRY}", headers=self.headers)
+        assert response.status_code == 200, response.text
+        return {
+            "space_name": SPACE,
+            "subpath": FOLDER,
+            "shortname": ENTRY,
+            "resource_type": "content",
+            "file_name": f"{ENTRY}.json",
+            "uuid": response.json()["uuid"],
+            "slug": SLUG,
+        }
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fuzzed, dict[str, str]]]:
+    root = tmp_path_factory.mktemp("fuzz")
+    spaces = root / "spaces"
+    spaces.mkdir()
+    settings = make_settings(spaces, data_asset_workers=1, max_failed_login_attempts=1_000_000)
+    # Every path the service writes is inside the temporary root, and so is anything written relative to the cwd.
+    assert all(Path(path).is_relative_to(root) for path in (settings.spaces_folder, settings.index_path))
+    cwd = os.getcwd()
+    os.chdir(root)
+    app = create_app(settings)
+    try:
+        with asgi.get_client(app) as client:
+            state = Fuzzed(settings, client)
+            anchors = state.seed()
+            state.schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+            yield state, anchors
+    finally:
+        asgi.shutdown_lifespans()
+        os.chdir(cwd)
+
+
+def _anchored(case: Any, anchors: dict[str, str]) -> Any:
+    """The case with the seeded space, folder and entry in its body, so it reaches past the lookups."""
+    if isinstance(case.body, dict):
+        for key in ("space_name", "subpath", "shortname"):
+            if key in case.body:
+                case.body[key] = anchors[key]
+        for item in case.body.get("records") or []:
+            if isinstance(item, dict) and "subpath" in item:
+                item["subpath"] = anchors["subpath"]
+    return case
+
+
+def _strategy(operation: Any, anchors: dict[str, str]) -> st.SearchStrategy[Any]:
+    """Free positive and negative cases, and positive ones aimed at the seeded entry."""
+    names = {parameter.name for parameter in operation.iter_parameters()}
+    path_names = {name for name in names if "{" + name + "}" in operation.path}
+    query_names = names - path_names
+    aimed = operation.as_strategy(
+        GenerationMode.POSITIVE,
+        path_parameters={name: anchors[name] for name in path_names if name in anchors} or None,
+        query={name: anchors[name] for name in query_names if name in anchors} or None,
+    ).map(lambda case: _anchored(case, anchors))
+    return st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE), aimed
+    )
+
+
+def _fuzz(state: Fuzzed, operation: Any, anchors: dict[str, str]) -> None:
+    """Send the operation's cases as the admin; logging out ends the token, so each logout has its own."""
+    headers = state.fresh_headers()
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        database=None,
+        deadline=DEADLINE,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
+    @hypothesis.given(case=_strategy(operation, anchors))
+    def run(case: Any) -> None:
+        sent = state.fresh_headers() if operation.path == "/user/logout" else headers
+        case.call_and_validate(headers=sent, checks=CHECKS)
+
+    run()
+
+
+def test_every_operation_answers_as_declared_and_never_fails(
+    fuzzed: tuple[Fuzzed, dict[str, str]], subtests: Any
+) -> None:
+    state, anchors = fuzzed
+    operations = [result.ok() for result in state.schema.get_all_operations()]
+    assert len(operations) >= 30
+    for operation in operations:
+        with subtests.test(msg=operation.label):
+            _fuzz(state, operation, anchors)
