@@ -28,6 +28,7 @@ SPACE = "fuzz"
 FOLDER = "notes"
 ENTRY = "first"
 SLUG = "first-note"
+ASSET = "sales"
 EXAMPLES_PER_OPERATION = 12
 # A generous bound for one request on two busy cores; a hang fails the operation instead of the suite.
 DEADLINE = timedelta(seconds=15)
@@ -61,8 +62,8 @@ class Fuzzed:
         )
         assert response.status_code == 200, response.text
 
-    def seed(self) -> dict[str, str]:
-        """A space, a folder, an entry with a JSON payload, a comment and a CSV data asset; answer the anchors."""
+    def seed(self) -> list[dict[str, str]]:
+        """A space, a folder, an entry with a JSON payload, a comment and a CSV data asset; answer their locators."""
         self.create(record("space", "/", SPACE, is_active=True))
         self.create(record("folder", "/", FOLDER, is_active=True))
         self.create(record("content", FOLDER, ENTRY, is_active=True, slug=SLUG, payload=json_payload({"n": 1})))
@@ -72,13 +73,13 @@ class Fuzzed:
             space_name=SPACE,
             subpath=FOLDER,
             parent=ENTRY,
-            shortname="sales",
+            shortname=ASSET,
             kind="csv",
             content=csv_bytes("region,total", "north,2", "south,3"),
         )
         response = self.client.get(f"/managed/entry/content/{SPACE}/{FOLDER}/{ENTRY}", headers=self.headers)
         assert response.status_code == 200, response.text
-        return {
+        entry = {
             "space_name": SPACE,
             "subpath": FOLDER,
             "shortname": ENTRY,
@@ -86,11 +87,15 @@ class Fuzzed:
             "file_name": f"{ENTRY}.json",
             "uuid": response.json()["uuid"],
             "slug": SLUG,
+            "health_type": "hard",
+            "data_asset_type": "csv",
         }
+        asset = {**entry, "subpath": f"{FOLDER}/{ENTRY}", "shortname": ASSET, "resource_type": "csv"}
+        return [entry, {**asset, "file_name": f"{ASSET}.csv"}]
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fuzzed, dict[str, str]]]:
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fuzzed, list[dict[str, str]]]]:
     root = tmp_path_factory.mktemp("fuzz")
     spaces = root / "spaces"
     spaces.mkdir()
@@ -114,7 +119,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fuzzed, d
 def _anchored(case: Any, anchors: dict[str, str]) -> Any:
     """The case with the seeded space, folder and entry in its body, so it reaches past the lookups."""
     if isinstance(case.body, dict):
-        for key in ("space_name", "subpath", "shortname"):
+        for key in ("space_name", "subpath", "shortname", "data_asset_type"):
             if key in case.body:
                 case.body[key] = anchors[key]
         for item in case.body.get("records") or []:
@@ -123,22 +128,25 @@ def _anchored(case: Any, anchors: dict[str, str]) -> Any:
     return case
 
 
-def _strategy(operation: Any, anchors: dict[str, str]) -> st.SearchStrategy[Any]:
-    """Free positive and negative cases, and positive ones aimed at the seeded entry."""
+def _strategy(operation: Any, anchors: list[dict[str, str]]) -> st.SearchStrategy[Any]:
+    """Free positive and negative cases, and positive ones aimed at the seeded entry or its data asset."""
     names = {parameter.name for parameter in operation.iter_parameters()}
     path_names = {name for name in names if "{" + name + "}" in operation.path}
     query_names = names - path_names
-    aimed = operation.as_strategy(
-        GenerationMode.POSITIVE,
-        path_parameters={name: anchors[name] for name in path_names if name in anchors} or None,
-        query={name: anchors[name] for name in query_names if name in anchors} or None,
-    ).map(lambda case: _anchored(case, anchors))
+    aimed = [
+        operation.as_strategy(
+            GenerationMode.POSITIVE,
+            path_parameters={name: anchor[name] for name in path_names if name in anchor} or None,
+            query={name: anchor[name] for name in query_names if name in anchor} or None,
+        ).map(lambda case, anchor=anchor: _anchored(case, anchor))
+        for anchor in anchors
+    ]
     return st.one_of(
-        operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE), aimed
+        operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE), *aimed
     )
 
 
-def _fuzz(state: Fuzzed, operation: Any, anchors: dict[str, str]) -> None:
+def _fuzz(state: Fuzzed, operation: Any, anchors: list[dict[str, str]]) -> None:
     """Send the operation's cases as the admin; logging out ends the token, so each logout has its own."""
     headers = state.fresh_headers()
 
@@ -159,7 +167,7 @@ def _fuzz(state: Fuzzed, operation: Any, anchors: dict[str, str]) -> None:
 
 
 def test_every_operation_answers_as_declared_and_never_fails(
-    fuzzed: tuple[Fuzzed, dict[str, str]], subtests: Any
+    fuzzed: tuple[Fuzzed, list[dict[str, str]]], subtests: Any
 ) -> None:
     state, anchors = fuzzed
     operations = [result.ok() for result in state.schema.get_all_operations()]

@@ -581,8 +581,8 @@ def test_folders_take_attachments_too(demo: Api, settings: Settings) -> None:
 def test_openapi_declares_raw_payload_answers(client: TestClient) -> None:
     answers = client.get("/openapi.json").json()["paths"]
     payload = answers["/managed/payload/{resource_type}/{space_name}/{subpath}/{file_name}"]["get"]["responses"]
-    assert payload["200"]["content"]["application/octet-stream"]["schema"] == {"type": "string", "format": "binary"}
-    assert {"206", "304"} <= set(payload)
+    assert payload["200"]["content"]["*/*"]["schema"] == {"type": "string", "format": "binary"}
+    assert {"206", "304", "416"} <= set(payload)
 
 
 def test_json_files_over_their_limit_are_refused(demo: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -660,6 +660,57 @@ def test_several_ranges_are_answered_up_to_a_cap(demo: Api) -> None:
     assert two.status_code == 206
     assert two.headers["content-type"].startswith("multipart/byteranges; boundary=")
     assert (many.status_code, many.content) == (200, content)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("bytes=5-2", "The Range header is malformed: Range header: start must be less than end"),
+        ("bytes=x-y", "The Range header is malformed: Range header: range must be requested"),
+        ("bytes=", "The Range header is malformed: Range header: range must be requested"),
+    ],
+)
+def test_a_malformed_range_is_refused_in_the_envelope(demo: Api, header: str, message: str) -> None:
+    upload(demo, SPACE, record("csv", "reports/sales", "notes"), "n.csv", files.CSV_QUOTED_NEWLINES)
+    url = f"/managed/payload/csv/{SPACE}/reports/sales/notes.csv"
+
+    answer = demo.client.get(url, headers={**demo.headers, "range": header})
+
+    assert (answer.status_code, answer.headers["content-type"]) == (400, "application/json")
+    assert answer.json() == {
+        "status": "failed",
+        "error": {"type": "request", "code": 400, "message": message, "info": None},
+        "records": None,
+        "attributes": None,
+    }
+
+
+def test_a_range_past_the_end_is_a_416_in_the_envelope_with_the_size(demo: Api) -> None:
+    content = files.CSV_QUOTED_NEWLINES
+    upload(demo, SPACE, record("csv", "reports/sales", "notes"), "n.csv", content)
+    url = f"/managed/payload/csv/{SPACE}/reports/sales/notes.csv"
+
+    answer = demo.client.get(url, headers={**demo.headers, "range": f"bytes={len(content)}-"})
+
+    assert answer.status_code == 416
+    assert answer.headers["content-range"] == f"bytes */{len(content)}"
+    assert answer.json()["error"] == {
+        "type": "request",
+        "code": 416,
+        "message": f"No requested range starts within the file of {len(content)} bytes",
+        "info": None,
+    }
+
+
+@pytest.mark.parametrize("header", ["items=0-1", "abc"])
+def test_a_range_of_another_unit_is_ignored(demo: Api, header: str) -> None:
+    content = files.CSV_QUOTED_NEWLINES
+    upload(demo, SPACE, record("csv", "reports/sales", "notes"), "n.csv", content)
+    url = f"/managed/payload/csv/{SPACE}/reports/sales/notes.csv"
+
+    answer = demo.client.get(url, headers={**demo.headers, "range": header})
+
+    assert (answer.status_code, answer.content) == (200, content)
 
 
 def test_request_update_of_an_uploaded_asset_keeps_its_file_and_description(demo: Api) -> None:

@@ -41,4 +41,4 @@ def success(*, records: list[Any] | None = None, attributes: dict[str, Any] | No
 def failure(error: DmartError) -> DmartJSON:
     """The failure envelope for `error`, with all four keys as Dmart answers it."""
     body = {"status": "failed", "error": error.as_error(), "records": None, "attributes": None}
-    return DmartJSON(body, status_code=error.status_code)
+    return DmartJSON(body, status_code=error.status_code, headers=error.headers)

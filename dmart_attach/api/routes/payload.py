@@ -4,11 +4,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
-from dmart_attach.api.openapi import Responses, Success
+from dmart_attach.api.openapi import Failure, Responses, Success
 from dmart_attach.api.paths import FileName, SpaceName, Subpath, url_subpath
+from dmart_attach.errors import DmartError
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.services.serving import ServedFile, etag_matches, served_file
 
@@ -27,7 +29,7 @@ _RESPONSES: Responses = {
     },
     206: {"description": "The requested ranges of the file", "content": {"*/*": _BINARY}},
     304: {"description": "The file has not changed since the ETag in If-None-Match"},
-    416: {"description": "No requested range lies within the file", "content": {"text/plain": {}}},
+    416: {"model": Failure, "description": "No requested range starts within the file (Content-Range names its size)"},
 }
 # Read from the request itself by the file response, so declared here.
 _HEADERS = {
@@ -39,9 +41,23 @@ _HEADERS = {
 
 
 class PayloadFile(FileResponse):
-    """A file response that answers at most a few ranges at once."""
+    """A file response that answers at most a few ranges at once, and refuses bad ones in the envelope."""
 
     max_ranges = 8
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        units, _, _ = http_range.partition("=")
+        if units.strip().lower() != "bytes":
+            # A range unit the server does not know is ignored, and the whole file answered (RFC 9110 14.2).
+            return []
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader as error:
+            raise DmartError(400, "request", 400, f"The Range header is malformed: {error.content}") from None
+        except RangeNotSatisfiable:
+            message = f"No requested range starts within the file of {file_size} bytes"
+            raise DmartError(416, "request", 416, message, headers={"content-range": f"bytes */{file_size}"}) from None
 
 
 def _disposition(served: ServedFile) -> str:
