@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from dmart_attach.config import Settings
 from tests.utils.factories import Api
 
 HUGE = 10**30
@@ -22,11 +23,10 @@ def _validation_failure(response: Any) -> dict[str, Any]:
     ("raw", "echoed"),
     [
         (b'{"shortname": 1000000000000000000000000000000, "password": "x"}', HUGE),
-        (b'{"shortname": ["\\ud800"], "password": "x"}', ["\ud800"]),
         (b'{"shortname": {"big": -1000000000000000000000000000000}, "password": "x"}', {"big": -HUGE}),
     ],
 )
-def test_a_malformed_field_holding_json_orjson_refuses_is_echoed_in_the_envelope(
+def test_a_malformed_field_holding_an_integer_beyond_64_bits_is_echoed_in_the_envelope(
     client: TestClient, raw: bytes, echoed: Any
 ) -> None:
     response = client.post("/user/login", content=raw, headers={"content-type": "application/json"})
@@ -36,6 +36,79 @@ def test_a_malformed_field_holding_json_orjson_refuses_is_echoed_in_the_envelope
     [info] = body["error"]["info"]
     assert info["loc"] == ["body", "shortname"]
     assert info["input"] == echoed
+
+
+def test_a_stored_integer_beyond_64_bits_is_answered_exactly(admin: Api) -> None:
+    admin.space("demo", "notes")
+    raw = (
+        b'{"space_name": "demo", "request_type": "create", "records": [{"resource_type": "content", '
+        b'"subpath": "notes", "shortname": "big", "attributes": {"is_active": true, '
+        b'"payload": {"content_type": "json", "body": {"n": 1000000000000000000000000000000}}}}]}'
+    )
+    created = admin.client.post(
+        "/managed/request", content=raw, headers={**admin.headers, "content-type": "application/json"}
+    )
+    served = admin.get("/managed/payload/content/demo/notes/big.json")
+
+    assert created.status_code == 200, created.text
+    assert created.json()["records"][0]["attributes"]["payload"]["body"] == {"n": HUGE}
+    assert served.json() == {"status": "success", "attributes": {"n": HUGE}}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "at"),
+    [
+        (b'{"is_active": true, "tags": ["\\ud800"]}', b"\\ud800"),
+        (b'{"is_active": true, "description": {"en": "ok \\udc00"}}', b"\\udc00"),
+        (b'{"is_active": true, "payload": {"content_type": "json", "body": {"k\\udbff": 1}}}', b"\\udbff"),
+        (b'{"is_active": true, "tags": ["\\ud83d\\ude00", "\\ud83d"]}', b'\\ud83d"'),
+    ],
+    ids=["tag", "description", "payload-key", "after-a-pair"],
+)
+def test_a_lone_surrogate_anywhere_in_a_json_body_is_refused_and_nothing_is_written(
+    admin: Api, settings: Settings, attributes: bytes, at: bytes
+) -> None:
+    admin.space("demo", "notes")
+    raw = (
+        b'{"space_name": "demo", "request_type": "create", "records": [{"resource_type": "content", '
+        b'"subpath": "notes", "shortname": "odd", "attributes": ' + attributes + b"}]}"
+    )
+    before = sorted(path.relative_to(settings.spaces_folder) for path in settings.spaces_folder.rglob("*"))
+
+    response = admin.client.post(
+        "/managed/request", content=raw, headers={**admin.headers, "content-type": "application/json"}
+    )
+
+    [info] = _validation_failure(response)["error"]["info"]
+    assert info["type"] == "json_invalid"
+    assert info["loc"] == ["body", raw.index(at)]
+    assert info["ctx"] == {"error": "A string holds a lone surrogate escape, which is not text"}
+    assert sorted(path.relative_to(settings.spaces_folder) for path in settings.spaces_folder.rglob("*")) == before
+
+
+def test_surrogate_pairs_and_escaped_backslashes_are_text(admin: Api) -> None:
+    admin.space("demo", "notes")
+    raw = (
+        b'{"space_name": "demo", "request_type": "create", "records": [{"resource_type": "content", '
+        b'"subpath": "notes", "shortname": "fine", "attributes": {"is_active": true, '
+        b'"tags": ["\\ud83d\\ude00", "\\\\ud800"]}}]}'
+    )
+
+    response = admin.client.post(
+        "/managed/request", content=raw, headers={**admin.headers, "content-type": "application/json"}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["records"][0]["attributes"]["tags"] == ["\U0001f600", "\\ud800"]
+
+
+def test_a_lone_surrogate_in_a_login_is_refused_before_any_lookup(client: TestClient) -> None:
+    raw = b'{"shortname": "dmart", "password": "\\ud800"}'
+
+    response = client.post("/user/login", content=raw, headers={"content-type": "application/json"})
+
+    [info] = _validation_failure(response)["error"]["info"]
+    assert (info["type"], info["loc"]) == ("json_invalid", ["body", raw.index(b"\\ud800")])
 
 
 def test_a_huge_malformed_input_is_still_not_repeated(admin: Api) -> None:

@@ -6,9 +6,10 @@ from fastapi.responses import JSONResponse
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.paths import Shortname, SpaceName
+from dmart_attach.api.routing import DmartRoute
 from dmart_attach.models.api import Record
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=DmartRoute)
 
 
 @router.post("/apply-alteration/{space_name}/{alteration_name}")

@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.openapi import BUSY
+from dmart_attach.api.routing import DmartRoute
 from dmart_attach.models.data_asset import DataAssetQuery
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=DmartRoute)
 
 
 @router.post("/data-asset", responses=BUSY)

@@ -9,10 +9,11 @@ from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.openapi import META
 from dmart_attach.api.paths import Shortname, SpaceName, Subpath, url_subpath
+from dmart_attach.api.routing import DmartRoute
 from dmart_attach.models.api import Request
 from dmart_attach.models.enums import ResourceType
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=DmartRoute)
 
 
 @router.post("/request")

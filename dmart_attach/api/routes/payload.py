@@ -10,11 +10,12 @@ from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.openapi import Failure, Responses, Success
 from dmart_attach.api.paths import FileName, SpaceName, Subpath, url_subpath
+from dmart_attach.api.routing import DmartRoute
 from dmart_attach.errors import DmartError
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.services.serving import ServedFile, etag_matches, served_file
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=DmartRoute)
 
 # Nothing served from the tree may run as a page of this origin.
 _SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"

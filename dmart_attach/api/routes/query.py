@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse, Response
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.openapi import META, Responses
+from dmart_attach.api.routing import DmartRoute
 from dmart_attach.identifiers import SPACENAME_PATTERN
 from dmart_attach.models.query import Query, QueryType
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=DmartRoute)
 
 _CSV: Responses = {200: {"description": "The records as CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}
 

@@ -8,8 +8,9 @@ from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.multipart import read_upload_form
 from dmart_attach.api.openapi import UPLOAD_ERRORS
+from dmart_attach.api.routing import DmartRoute
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=DmartRoute)
 
 _FORM_SCHEMA = {
     "requestBody": {

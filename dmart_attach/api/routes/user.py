@@ -8,11 +8,12 @@ from pydantic import BaseModel, Field
 
 from dmart_attach.api.deps import CallerDep, ServicesDep, SessionDep
 from dmart_attach.api.envelope import DmartJSON, success
+from dmart_attach.api.routing import DmartRoute
 from dmart_attach.identifiers import SHORTNAME_PATTERN
 from dmart_attach.models.api import LoginRequest, Record
 from dmart_attach.services.users import NOT_AVAILABLE
 
-router = APIRouter(prefix="/user", tags=["user"])
+router = APIRouter(prefix="/user", tags=["user"], route_class=DmartRoute)
 
 COOKIE = "auth_token"
 MSISDN_PATTERN = r"^[1-9][0-9]{9,14}$"
