@@ -13,6 +13,7 @@ class DmartError(Exception):
         code: int,
         message: str,
         info: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -20,6 +21,8 @@ class DmartError(Exception):
         self.code = code
         self.message = message
         self.info = info
+        # HTTP headers the answer needs besides the envelope (Content-Range of a 416).
+        self.headers = headers
 
     def as_error(self) -> dict[str, Any]:
         """The `error` object of the envelope."""

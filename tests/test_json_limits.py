@@ -45,8 +45,8 @@ def assert_invalid_json(response: Any, reason: str) -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ({"text": "\ud800"}, "str is not valid UTF-8: surrogates not allowed"),
-        ({"\udfff": "key"}, "str is not valid UTF-8: surrogates not allowed"),
+        ({"text": "\ud800"}, "A string holds a lone surrogate escape, which is not text"),
+        ({"\udfff": "key"}, "A string holds a lone surrogate escape, which is not text"),
         ({"n": HUGE}, "Integer exceeds 64-bit range"),
         ({"deep": nested(300)}, "Recursion limit reached"),
     ],
@@ -94,7 +94,7 @@ def test_lone_surrogates_are_invalid_json_on_every_json_route(api: Api) -> None:
     profile = '{"resource_type": "user", "subpath": "users", "shortname": "dmart", "attributes": {"tags": ["\\ud800"]}}'
 
     for path, body in [("/managed/query", query), ("/user/login", sign_in), ("/user/profile", profile)]:
-        assert_invalid_json(post_raw(api, path, body), "str is not valid UTF-8: surrogates not allowed")
+        assert_invalid_json(post_raw(api, path, body), "A string holds a lone surrogate escape, which is not text")
 
 
 def test_payloads_of_a_tree_beyond_what_orjson_writes_are_indexed_and_served(

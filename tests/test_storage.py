@@ -6,8 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic_core import PydanticSerializationError
 
 from dmart_attach.config import Settings
+from dmart_attach.models.core import Payload, Translation
+from dmart_attach.models.enums import ContentType, ResourceType
+from dmart_attach.models.registry import meta_class
+from dmart_attach.storage.layout import Address
+from dmart_attach.storage.tree import Tree
 from tests.utils.factories import Api, json_payload, record
 
 SPACE = "shop"
@@ -149,3 +155,17 @@ def test_a_request_cannot_name_a_payload_file(admin: Api, root: Path, content_ty
 
     assert [answer.json()["error"]["info"][0]["failed"][0]["error_code"] for answer in (created, updated)] == [402, 402]
     assert {path: path.read_bytes() for path in root.rglob("*") if path.is_file()} == before
+
+
+def test_a_meta_that_cannot_be_serialized_leaves_no_payload_file(settings: Settings, root: Path) -> None:
+    before = sorted(root.rglob("*"))
+    address = Address(SPACE, "products", "odd", ResourceType.content)
+    payload = Payload(content_type=ContentType.json, body="odd.json", checksum="0" * 64)
+    meta = meta_class(ResourceType.content)(
+        shortname="odd", owner_shortname="dmart", description=Translation(en="\ud800"), payload=payload
+    )
+
+    with pytest.raises(PydanticSerializationError):
+        Tree(settings.spaces_root).save(address, meta, payload=b'{"n": 1}')
+
+    assert sorted(root.rglob("*")) == before

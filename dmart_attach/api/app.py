@@ -11,6 +11,7 @@ from dmart_attach import __version__, logs
 from dmart_attach.api import errors
 from dmart_attach.api.envelope import DmartJSON
 from dmart_attach.api.middleware import DmartMiddleware
+from dmart_attach.api.openapi import ERRORS, SUCCESS
 from dmart_attach.api.routes import alterations, data_asset, info, locks, managed, payload, query, upload, user
 from dmart_attach.config import Settings, get_settings
 from dmart_attach.services.bootstrap import bootstrap
@@ -47,15 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    app.include_router(user.router)
-    app.include_router(info.router)
-    app.include_router(managed.router)
-    app.include_router(locks.router)
-    app.include_router(alterations.router)
-    app.include_router(upload.router)
-    app.include_router(payload.router)
-    app.include_router(data_asset.router)
-    app.include_router(query.router)
+    for module in (user, info, managed, locks, alterations, upload, payload, data_asset, query):
+        # Every route answers the envelope, errors included; a route declares what it answers otherwise.
+        app.include_router(module.router, responses={**ERRORS, **SUCCESS})
     app.add_middleware(DmartMiddleware)
     app.add_middleware(
         CORSMiddleware,

@@ -10,16 +10,23 @@ from pydantic_core import to_jsonable_python
 from dmart_attach.errors import DmartError
 
 
+def dumps(content: Any) -> bytes:
+    """JSON bytes of `content`, non-ASCII kept as UTF-8.
+
+    orjson refuses what a tree may hold (integers beyond 64 bits, nesting past its limit, lone
+    surrogates); Python's encoder still writes those as valid JSON, as Dmart wrote them.
+    """
+    try:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(content, separators=(",", ":"), default=to_jsonable_python).encode()
+
+
 class DmartJSON(JSONResponse):
     """JSON rendered with orjson, non-ASCII kept as UTF-8."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
-        except orjson.JSONEncodeError:
-            # Stored data orjson cannot write (integers beyond 64 bits, deep nesting, lone surrogates)
-            # is still valid JSON for Python's encoder, as Dmart wrote it.
-            return json.dumps(content, default=to_jsonable_python, allow_nan=False).encode()
+        return dumps(content)
 
 
 def success(*, records: list[Any] | None = None, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -35,4 +42,4 @@ def success(*, records: list[Any] | None = None, attributes: dict[str, Any] | No
 def failure(error: DmartError) -> DmartJSON:
     """The failure envelope for `error`, with all four keys as Dmart answers it."""
     body = {"status": "failed", "error": error.as_error(), "records": None, "attributes": None}
-    return DmartJSON(body, status_code=error.status_code)
+    return DmartJSON(body, status_code=error.status_code, headers=error.headers)

@@ -3,14 +3,13 @@
 import logging
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from dmart_attach.api.envelope import failure
+from dmart_attach.api.envelope import dumps, failure
 from dmart_attach.errors import DmartError
 
 logger = logging.getLogger(__name__)
@@ -47,8 +46,8 @@ def _validation_info(errors: Any) -> list[Any]:
         if "input" not in item:
             continue
         try:
-            size = len(orjson.dumps(item["input"]))
-        except orjson.JSONEncodeError:
+            size = len(dumps(item["input"]))
+        except RecursionError:
             item["input"] = "<nested too deeply, not repeated>"
             continue
         # An answer never repeats a large input back: one huge field would multiply the body.

@@ -101,10 +101,9 @@ _SVG_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<!DOCTYPE[^>]*>\
 _BOM = codecs.BOM_UTF8
 # JSON payloads are parsed whole (for their schema, and for answers that inline them).
 MAX_JSON_SIZE = 32 * 1_048_576
+
+
 # A JSON file's body is answered inside records (envelope, record, attributes, payload), as a request's is.
-_BODY_DEPTH = 5
-
-
 @dataclass(frozen=True)
 class Kind:
     """What a file is: its content type and the lower-case extension it is stored under."""
@@ -196,8 +195,6 @@ def _text_fits(kind: ContentType, head: bytes, path: Path) -> bool:
 
 def _writable(value: object) -> bool:
     """Whether the service can answer and index this JSON: no lone surrogates, 64-bit integers, bounded nesting."""
-    for _ in range(_BODY_DEPTH):
-        value = [value]
     try:
         orjson.dumps(value)
     except orjson.JSONEncodeError:

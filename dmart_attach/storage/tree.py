@@ -176,6 +176,8 @@ class Tree:
         names a previous payload file to remove once the new one is in place.
         """
         meta_path = self.layout.meta_file(address)
+        # Serialized before anything is written, so a meta that cannot be written leaves nothing behind.
+        meta_bytes = dump_meta(meta)
         with self._indexed(address):
             make_dirs(meta_path.parent)
             file_name = meta.payload.file_name if meta.payload is not None else None
@@ -188,14 +190,14 @@ class Tree:
                 elif payload is not None:
                     replacement = stage_bytes(payload_path, payload)
             if replacement is not None and payload_path is not None:
-                self._replace_both(meta_path, dump_meta(meta), payload_path, replacement)
+                self._replace_both(meta_path, meta_bytes, payload_path, replacement)
             else:
                 if payload is not None and payload_path is not None:
                     make_dirs(payload_path.parent)
                     write_bytes(payload_path, payload)
                 if staged is not None and payload_path is not None:
                     staged.commit(payload_path)
-                write_bytes(meta_path, dump_meta(meta))
+                write_bytes(meta_path, meta_bytes)
             if stale_payload and stale_payload != file_name:
                 stale = self.layout.payload_file(address, stale_payload)
                 stale.unlink(missing_ok=True)

@@ -8,19 +8,20 @@ from fastapi.responses import JSONResponse
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.json_body import JSONBodyRoute
+from dmart_attach.api.openapi import BUSY
 from dmart_attach.models.data_asset import DataAssetQuery
 
 router = APIRouter(prefix="/managed", tags=["managed"], route_class=JSONBodyRoute)
 
 
-@router.post("/data-asset")
+@router.post("/data-asset", responses=BUSY)
 def query_data_asset(body: DataAssetQuery, caller: CallerDep, services: ServicesDep) -> JSONResponse:
     """Run a SQL query over the data assets of one entry."""
     attributes = services.data_assets.query(body, caller=caller)
     return DmartJSON(success(attributes=attributes))
 
 
-@router.get("/data-asset")
+@router.get("/data-asset", responses=BUSY)
 def query_data_asset_link(
     params: Annotated[DataAssetQuery, Query()], caller: CallerDep, services: ServicesDep
 ) -> JSONResponse:

@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 from dmart_attach import __version__
 from dmart_attach.api.deps import ServicesDep, SessionDep
 from dmart_attach.api.envelope import DmartJSON, success
+from dmart_attach.api.json_body import JSONBodyRoute
 from dmart_attach.errors import DmartError
 
-router = APIRouter(prefix="/info", tags=["info"])
+router = APIRouter(prefix="/info", tags=["info"], route_class=JSONBodyRoute)
 
 _STARTED = datetime.now(UTC)
 _SECRETS = {"jwt_secret", "admin_password"}

@@ -5,10 +5,11 @@ from fastapi.responses import JSONResponse
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
+from dmart_attach.api.json_body import JSONBodyRoute
 from dmart_attach.api.paths import Shortname, SpaceName, Subpath, url_subpath
 from dmart_attach.models.enums import ResourceType
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=JSONBodyRoute)
 
 
 @router.put("/lock/{resource_type}/{space_name}/{subpath:path}/{shortname}")

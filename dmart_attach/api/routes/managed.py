@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.json_body import JSONBodyRoute
+from dmart_attach.api.openapi import META
 from dmart_attach.api.paths import Shortname, SpaceName, Subpath, url_subpath
 from dmart_attach.models.api import Request
 from dmart_attach.models.enums import ResourceType
@@ -30,7 +31,7 @@ def reload_security_data(caller: CallerDep, services: ServicesDep) -> JSONRespon
     return DmartJSON(success())
 
 
-@router.get("/entry/{resource_type}/{space_name}/{subpath:path}/{shortname}")
+@router.get("/entry/{resource_type}/{space_name}/{subpath:path}/{shortname}", responses=META)
 def entry(
     resource_type: ResourceType,
     space_name: SpaceName,

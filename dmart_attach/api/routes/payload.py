@@ -1,47 +1,64 @@
 """/managed/payload: JSON bodies in the envelope, files streamed with validators and ranges."""
 
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
-from starlette.responses import MalformedRangeHeader
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
+from dmart_attach.api.json_body import JSONBodyRoute
+from dmart_attach.api.openapi import Failure, Responses, Success
 from dmart_attach.api.paths import FileName, SpaceName, Subpath, url_subpath
+from dmart_attach.errors import DmartError
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.services.serving import ServedFile, etag_matches, served_file
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=JSONBodyRoute)
 
 # Nothing served from the tree may run as a page of this origin.
 _SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _REVALIDATE = "private, no-cache"
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_RESPONSES: Responses = {
     200: {
-        "description": "The file as stored, or a JSON body in the envelope (`attributes` is the body)",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "A JSON body in the envelope (`attributes` is the body), or the file as stored",
+        "content": {"application/json": {"schema": Success.model_json_schema()}, "*/*": _BINARY},
     },
-    206: {"description": "The requested ranges of the file"},
+    206: {"description": "The requested ranges of the file", "content": {"*/*": _BINARY}},
     304: {"description": "The file has not changed since the ETag in If-None-Match"},
+    416: {"model": Failure, "description": "No requested range starts within the file (Content-Range names its size)"},
+}
+# Read from the request itself by the file response, so declared here.
+_HEADERS = {
+    "parameters": [
+        {"name": "range", "in": "header", "required": False, "schema": {"type": "string"}},
+        {"name": "if-none-match", "in": "header", "required": False, "schema": {"type": "string"}},
+    ]
 }
 
 
 class PayloadFile(FileResponse):
-    """A file response that answers at most a few ranges at once, and the whole file for a Range it cannot use."""
+    """A file response that answers at most a few ranges at once, and refuses bad ones in the envelope."""
 
     max_ranges = 8
 
     @classmethod
     def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        units, _, _ = http_range.partition("=")
+        if units.strip().lower() != "bytes":
+            # A range unit the server does not know is ignored, and the whole file answered (RFC 9110 14.2).
+            return []
         try:
             return super()._parse_range_header(http_range, file_size)
-        except MalformedRangeHeader:
-            # RFC 9110 §14.2: a Range of another unit is ignored, and so is one that names no valid range.
-            return []
+        except MalformedRangeHeader as error:
+            raise DmartError(400, "request", 400, f"The Range header is malformed: {error.content}") from None
+        except RangeNotSatisfiable:
+            message = f"No requested range starts within the file of {file_size} bytes"
+            raise DmartError(416, "request", 416, message, headers={"content-range": f"bytes */{file_size}"}) from None
 
 
 def _disposition(served: ServedFile) -> str:
@@ -60,7 +77,9 @@ def _headers(served: ServedFile) -> dict[str, str]:
     }
 
 
-@router.get("/payload/{resource_type}/{space_name}/{subpath:path}/{file_name}", responses=_RESPONSES)
+@router.get(
+    "/payload/{resource_type}/{space_name}/{subpath:path}/{file_name}", responses=_RESPONSES, openapi_extra=_HEADERS
+)
 def payload(
     request: Request,
     resource_type: ResourceType,

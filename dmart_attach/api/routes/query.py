@@ -8,10 +8,13 @@ from fastapi.responses import JSONResponse, Response
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
 from dmart_attach.api.json_body import JSONBodyRoute
+from dmart_attach.api.openapi import META, Responses
 from dmart_attach.identifiers import SPACENAME_PATTERN
 from dmart_attach.models.query import Query, QueryType
 
 router = APIRouter(prefix="/managed", tags=["managed"], route_class=JSONBodyRoute)
+
+_CSV: Responses = {200: {"description": "The records as CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 SpaceName = Annotated[str, Path(pattern=SPACENAME_PATTERN)]
 
@@ -24,7 +27,7 @@ def query(body: Query, caller: CallerDep, services: ServicesDep) -> JSONResponse
     return DmartJSON(success(records=shown, attributes={"total": total, "returned": len(shown)}))
 
 
-@router.get("/byuuid/{uuid}")
+@router.get("/byuuid/{uuid}", responses=META)
 def by_uuid(
     uuid: str,
     caller: CallerDep,
@@ -40,7 +43,7 @@ def by_uuid(
     return DmartJSON(record)
 
 
-@router.get("/byslug/{slug}")
+@router.get("/byslug/{slug}", responses=META)
 def by_slug(
     slug: str,
     caller: CallerDep,
@@ -56,7 +59,7 @@ def by_slug(
     return DmartJSON(record)
 
 
-@router.post("/csv")
+@router.post("/csv", responses=_CSV)
 def export_csv(body: Query, caller: CallerDep, services: ServicesDep) -> Response:
     """A query's records as a CSV file."""
     name, data = services.lookups.csv(body, caller)

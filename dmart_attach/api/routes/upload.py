@@ -6,9 +6,11 @@ from starlette.concurrency import run_in_threadpool
 
 from dmart_attach.api.deps import CallerDep, ServicesDep
 from dmart_attach.api.envelope import DmartJSON, success
+from dmart_attach.api.json_body import JSONBodyRoute
 from dmart_attach.api.multipart import read_upload_form
+from dmart_attach.api.openapi import UPLOAD_ERRORS
 
-router = APIRouter(prefix="/managed", tags=["managed"])
+router = APIRouter(prefix="/managed", tags=["managed"], route_class=JSONBodyRoute)
 
 _FORM_SCHEMA = {
     "requestBody": {
@@ -31,7 +33,7 @@ _FORM_SCHEMA = {
 }
 
 
-@router.post("/resource_with_payload", openapi_extra=_FORM_SCHEMA)
+@router.post("/resource_with_payload", openapi_extra=_FORM_SCHEMA, responses=UPLOAD_ERRORS)
 async def resource_with_payload(request: Request, caller: CallerDep, services: ServicesDep) -> JSONResponse:
     """Create or replace an entry's or attachment's payload file; answer the stored record."""
     uploads = services.uploads
