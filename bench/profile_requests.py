@@ -208,6 +208,8 @@ async def _measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             wall_ms = (time.perf_counter() - started) / loops * 1000
             times[name] = {"wall": wall_ms, "cpu": (time.process_time() - cpu) / loops * 1000}
             if profiler is not None:
+                if args.dump:
+                    profiler.dump_stats(args.dump)
                 stats = pstats.Stats(profiler, stream=sys.stderr)
                 stats.sort_stats(args.sort).print_stats(args.lines)
         await loop.client.aclose()
@@ -248,6 +250,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", choices=WORKLOADS, help="run only this workload (repeatable)")
     parser.add_argument("--profile", choices=WORKLOADS, help="print a cProfile of this workload's loop")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key")
+    parser.add_argument("--dump", help="also write the profile's raw stats to this file")
     parser.add_argument("--lines", type=int, default=60, help="lines of the profile")
     parser.add_argument("--compare", help="another checkout: alternate runs, print base/this ratios")
     parser.add_argument("--rounds", type=int, default=3, help="alternations with --compare (median taken)")
