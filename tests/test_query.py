@@ -136,6 +136,20 @@ def test_search_by_tag_negation_alternatives_and_ranges(posts: Api) -> None:
     assert search("", filter_tags=[]) == ["post0", "post1", "post2", "post3", "post4"]
 
 
+def test_search_totals_count_the_kept_values_matches_below_a_folder(posts: Api) -> None:
+    def counted(text: str, **extra: Any) -> tuple[int, list[str]]:
+        answer = query(posts, type="search", space_name="blog", subpath="/", search=text, limit=1, **extra)
+        return answer["attributes"]["total"], names(answer)
+
+    assert counted("@payload.body.kind:odd") == (2, ["post1"])
+    assert counted("", filter_tags=["a"]) == (3, ["post0"])
+    assert counted("@tags:b -@payload.body.kind:odd") == (1, ["post2"])
+    assert counted("@payload.body.kind:even @payload.body.views:>=20") == (2, ["post2"])
+    assert counted("@payload.body.kind:even number") == (3, ["post0"])
+    assert counted("(@payload.body.kind:odd) (@tags:a)") == (4, ["post0"])
+    assert counted("@payload.body.kind:none") == (0, [])
+
+
 def test_search_sorts_by_payload_field_and_pages_exactly(posts: Api) -> None:
     def page(offset: int) -> Any:
         return query(

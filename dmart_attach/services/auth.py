@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 USERS_FOLDER = "users"
+# Tokens whose signature was verified, with their claims: a client sends the same token on every request.
+_MAX_VERIFIED = 4096
 
 
 class UnsafeSettings(RuntimeError):
@@ -76,6 +78,7 @@ class Auth:
         self.store = store
         self.settings = store.settings
         self.secret = secret
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def user_address(self, shortname: str) -> Address:
         return self.store.address(self.settings.management_space, USERS_FOLDER, shortname, ResourceType.user)
@@ -137,10 +140,15 @@ class Auth:
         """The session a token stands for, or Dmart's 401."""
         if not token:
             raise _unauthenticated(49, "Not authenticated [1]")
-        try:
-            claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM], options={"verify_exp": False})
-        except jwt.PyJWTError:
-            raise _unauthenticated(47, "Invalid Token [1]") from None
+        claims = self._verified.get(token)
+        if claims is None:
+            try:
+                claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM], options={"verify_exp": False})
+            except jwt.PyJWTError:
+                raise _unauthenticated(47, "Invalid Token [1]") from None
+            if len(self._verified) >= _MAX_VERIFIED:
+                self._verified.clear()
+            self._verified[token] = claims
         data, expires = claims.get("data"), claims.get("expires")
         if not isinstance(data, dict) or not isinstance(expires, (int, float)):
             raise _unauthenticated(47, "Invalid Token [2]")

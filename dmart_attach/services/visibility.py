@@ -8,7 +8,7 @@ have them), or when the entry's own ACL gives the caller `view` or `query`.
 from typing import Any, Protocol
 
 from dmart_attach.identifiers import ROOT
-from dmart_attach.models.enums import ActionType
+from dmart_attach.models.enums import ActionType, ResourceType
 from dmart_attach.services.access import Access
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.permissions import ALL_SPACES, ALL_SUBPATHS, IS_ACTIVE, OWN
@@ -29,6 +29,7 @@ _BY_ACL = (
     "SELECT 1 FROM json_each(item.value, '$.allowed_actions') AS action WHERE action.value IN ('view', 'query')))"
 )
 _NOTHING = Clause("0")
+_EVERY_TYPE = frozenset(kind.value for kind in ResourceType)
 
 
 class Visibility(Protocol):
@@ -110,6 +111,12 @@ class Permitted:
                     params.extend(user.groups)
                 terms.append("(" + " OR ".join(owners) + ")")
             parts.append("(" + " AND ".join(terms) + ")")
+        everywhere = whole.get(None, set())
+        if space_name is not None:
+            everywhere = everywhere | whole.get(space_name, set())
+        if everywhere >= _EVERY_TYPE:
+            # Every row of the space (or of every space) is let through: no condition to test per row.
+            return None
         whole_parts: list[str] = []
         whole_params: list[Any] = []
         for scope, types in sorted(whole.items(), key=lambda item: item[0] or ""):

@@ -5,7 +5,7 @@ from typing import Any
 
 from dmart_attach.storage.index import Index
 from dmart_attach.storage.scan import KIND_ENTRY, KIND_FOLDER
-from dmart_attach.storage.selection import Selection, value_expression, where
+from dmart_attach.storage.selection import Selection, found_by_terms, value_expression, where
 
 # Every how many rows of a folder's listing order a key is kept, so a deep page starts near its place.
 ANCHOR_STEP = 512
@@ -38,7 +38,8 @@ class Finder:
         """How many rows the selection holds."""
         if selection.is_plain():
             return self._kept_count(selection)
-        clause, params = where(selection)
+        # Counting reads every match: from the term's list of matches that is less than the whole place.
+        clause, params = where(selection, by_terms=found_by_terms(selection))
         (total,) = self._fetch(f"SELECT count(*) FROM rows WHERE {clause}", params)[0]
         return int(total)
 

@@ -78,6 +78,8 @@ CREATE TABLE IF NOT EXISTS terms (
     value
 );
 CREATE INDEX IF NOT EXISTS terms_by_place ON terms (space_name, subpath, path, value, row_id);
+-- A search below a folder (a range of subpaths) finds its value first, then the places.
+CREATE INDEX IF NOT EXISTS terms_by_value ON terms (space_name, path, value, subpath, row_id);
 CREATE INDEX IF NOT EXISTS terms_by_row ON terms (row_id);
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY,

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dmart_attach.identifiers import (
     ROOT,
@@ -45,11 +46,23 @@ def attachment_folder_name(resource_type: ResourceType) -> str:
     return f"attachments.{resource_type.value}"
 
 
+_REMEMBERED = 8192
+
+
+def _remember(cache: dict[Any, Path], key: Any, path: Path) -> None:
+    if len(cache) >= _REMEMBERED:
+        cache.clear()
+    cache[key] = path
+
+
 class Layout:
     """Turns checked identifiers into paths under one spaces root."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        # Checked paths by their identifiers: every request builds the same few again and again.
+        self._folders: dict[tuple[str, str], Path] = {}
+        self._entries: dict[tuple[str, str, str], Path] = {}
 
     def _checked(self, space_name: str, subpath: str, shortname: str | None = None) -> list[str]:
         if not is_space_name(space_name):
@@ -71,13 +84,23 @@ class Layout:
 
     def folder_path(self, space_name: str, subpath: str) -> Path:
         """The directory of the folder at `subpath` (the space directory for the root)."""
-        segments = self._checked(space_name, subpath)
-        return self.root.joinpath(space_name, *segments)
+        key = (space_name, subpath)
+        path = self._folders.get(key)
+        if path is None:
+            segments = self._checked(space_name, subpath)
+            path = self.root.joinpath(space_name, *segments)
+            _remember(self._folders, key, path)
+        return path
 
     def entry_dir(self, space_name: str, subpath: str, shortname: str) -> Path:
         """`S/P/.dm/n`: an entry's meta, attachments and history."""
-        self._checked(space_name, subpath, shortname)
-        return self.folder_path(space_name, subpath) / DM / shortname
+        key = (space_name, subpath, shortname)
+        path = self._entries.get(key)
+        if path is None:
+            self._checked(space_name, subpath, shortname)
+            path = self.folder_path(space_name, subpath) / DM / shortname
+            _remember(self._entries, key, path)
+        return path
 
     def meta_file(self, address: Address) -> Path:
         space, subpath, shortname = address.space_name, address.subpath, address.shortname

@@ -122,10 +122,29 @@ def _in_terms(term: FieldTerm) -> bool:
     return all(len(value) <= TERM_LENGTH and "*" not in value for value in values)
 
 
-def _place(table: str, selection: Selection) -> tuple[str, list[Any]]:
-    """The space and subpath condition of a selection on `rows` or on `terms`."""
+def _kept_term(term: FieldTerm) -> bool:
+    """Whether the rows that hold `term` are listed by the kept short values (a positive term on a document)."""
+    return not term.negative and field_source(term.field)[1] is not None and _in_terms(term)
+
+
+def found_by_terms(selection: Selection) -> bool:
+    """Whether every selected row is among the kept values' matches of one term, which can drive the search."""
+    if any(len(value) > TERM_LENGTH or "*" in value for value in selection.tags):
+        return False
+    if selection.tags:
+        return True
+    return len(selection.groups) == 1 and any(_kept_term(term) for term in selection.groups[0].fields)
+
+
+def _place(table: str, selection: Selection, *, unindexed: bool = False) -> tuple[str, list[Any]]:
+    """The space and subpath condition of a selection on `rows` or on `terms`.
+
+    `unindexed` keeps SQLite from walking the place's rows in the index (`+column` is not indexed),
+    so that a term's short list of matching rows drives the search instead.
+    """
     parts: list[str] = []
     params: list[Any] = []
+    table = f"+{table}" if unindexed else table
     if selection.space_name is not None:
         parts.append(f"{table}.space_name = ?")
         params.append(selection.space_name)
@@ -171,9 +190,9 @@ def _in(column: str, values: list[Any], params: list[Any]) -> str:
     return f"{column} IN ({', '.join('?' for _ in values)})"
 
 
-def where(selection: Selection) -> tuple[str, list[Any]]:
-    """The WHERE clause of a selection."""
-    place, params = _place("rows", selection)
+def where(selection: Selection, *, by_terms: bool = False) -> tuple[str, list[Any]]:
+    """The WHERE clause of a selection; `by_terms` (see `found_by_terms`) reads the matches of its term first."""
+    place, params = _place("rows", selection, unindexed=by_terms)
     parts = [place] if place else []
     if selection.kinds:
         parts.append(_in("rows.kind", list(selection.kinds), params))
