@@ -23,7 +23,7 @@ from dmart_attach.services.sql_jobs import (
     refused_by,
     timed_out,
 )
-from dmart_attach.services.sql_values import column_names, json_rows
+from dmart_attach.services.sql_values import column_names, json_rows, type_name
 
 # Statement kinds a query may be: reading, and explaining how it would read.
 _READING_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
@@ -157,7 +157,7 @@ class Databases:
             result = connection.execute(job.sql)
             description = result.description or []
             names = column_names([item[0] for item in description])
-            types = [str(item[1]).strip('"') for item in description]
+            types = [type_name(str(item[1])) for item in description]
             rows, truncated = json_rows(
                 names, types, result.fetchmany, max_rows=limits.max_rows, max_bytes=limits.max_bytes
             )

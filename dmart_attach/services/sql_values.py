@@ -28,6 +28,17 @@ class AnswerTooLarge(Exception):
         )
 
 
+def type_name(text: str) -> str:
+    """A DuckDB type as its plain name: a type DuckDB quotes as a keyword (`"NULL"`) without its quotes.
+
+    Quotes inside nested types (`STRUCT(x "NULL")`, `"NULL"[]`) are part of their syntax and stay.
+    """
+    inner = text[1:-1]
+    if len(text) >= 2 and text[0] == text[-1] == '"' and '"' not in inner.replace('""', ""):
+        return inner.replace('""', '"')
+    return text
+
+
 def column_names(names: Sequence[str]) -> list[str]:
     """The names of a result's columns, made unique (`a`, `a_1`) so every row can be an object."""
     seen: set[str] = set()
