@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     data_asset_timeout: float = Field(default=10.0, gt=0)
     # Rows a data-asset query answers at most; a longer result is cut and marked `truncated`.
     data_asset_max_rows: int = Field(default=10_000, ge=1)
+    # Bytes of rows a data-asset query answers at most; a larger answer is refused before it is built.
+    data_asset_max_bytes: int = Field(default=67_108_864, ge=1024)
     # MiB of memory DuckDB may use for one query.
     data_asset_memory_limit: int = Field(default=512, ge=16)
     # MiB a query worker may allocate (heap and anonymous maps): the backstop against files claiming unbounded memory.

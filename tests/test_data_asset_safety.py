@@ -13,6 +13,11 @@ from tests.utils.factories import Api, record
 
 TIMEOUT = 0.5
 MAX_ROWS = 5
+MAX_BYTES = 10_000
+TOO_LARGE = (
+    f"The answer would be larger than {MAX_BYTES} bytes, the most a data-asset query may answer; "
+    "select fewer rows or columns, or shorter values"
+)
 
 
 @pytest.fixture
@@ -21,6 +26,7 @@ def settings(empty_spaces: Path) -> Settings:
         empty_spaces,
         data_asset_timeout=TIMEOUT,
         data_asset_max_rows=MAX_ROWS,
+        data_asset_max_bytes=MAX_BYTES,
         data_asset_memory_limit=64,
         data_asset_workers=1,
     )
@@ -171,6 +177,31 @@ def test_rows_past_the_cap_are_cut_and_marked_truncated(
 
     assert (over["returned"], over["truncated"], over["rows"]) == (MAX_ROWS, True, [{"x": n} for n in range(MAX_ROWS)])
     assert (exact["returned"], exact["truncated"]) == (MAX_ROWS, False)
+
+
+@pytest.mark.parametrize(
+    ("kind", "asset", "query"),
+    [
+        ("csv", "rows", "SELECT repeat('x', 20000) AS x"),
+        ("csv", "rows", "SELECT repeat('x', 3000) AS x FROM range(4)"),
+        ("csv", "rows", "SELECT list_transform(range(30), lambda i: repeat('x', 100)) AS x FROM range(4)"),
+        ("sqlite", "ledger", "SELECT randomblob(8000) AS x"),
+        ("sqlite", "ledger", "SELECT x, zeroblob(3000) AS padding FROM t, (SELECT 1 UNION SELECT 2)"),
+    ],
+)
+def test_an_answer_past_the_byte_cap_answers_400(admin: Api, spaces: Path, kind: str, asset: str, query: str) -> None:
+    assert assert_refused(ask(admin, query, kind=kind, asset=asset)) == TOO_LARGE
+
+    assert ask(admin, "SELECT count(*) AS n FROM file").json()["attributes"]["rows"] == [{"n": 1}]
+
+
+def test_an_answer_just_under_the_byte_cap_is_answered_whole(admin: Api, spaces: Path) -> None:
+    # Four rows of {"x":"..."} and the list's brackets and commas: 4 * (8 + 2400) + 5 bytes.
+    answer = ask(admin, "SELECT repeat('x', 2400) AS x FROM range(4)").json()["attributes"]
+    wider = ask(admin, "SELECT repeat('x', 2500) AS x FROM range(4)")
+
+    assert (answer["returned"], answer["truncated"], answer["rows"][3]) == (4, False, {"x": "x" * 2400})
+    assert assert_refused(wider) == TOO_LARGE
 
 
 @pytest.mark.parametrize(

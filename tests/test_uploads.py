@@ -218,6 +218,49 @@ def test_data_assets_record_columns_types_and_row_counts(demo: Api, tmp_path: Pa
     }
 
 
+LATE_TEXT_CSV = "a,b\n" + "".join(f"{n},{n}\n" for n in range(30_000)) + "oops,x\n"
+LATE_TEXT_JSONL = "".join(json.dumps({"a": n, "gone": None}) + "\n" for n in range(30_000)) + '{"a": "oops"}\n'
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "columns", "query", "rows"),
+    [
+        (
+            "csv",
+            LATE_TEXT_CSV,
+            [{"name": "a", "type": "VARCHAR"}, {"name": "b", "type": "VARCHAR"}],
+            "SELECT count(*) AS n, sum(TRY_CAST(a AS BIGINT)) AS total, max(b) AS last FROM file WHERE a <> 'oops'",
+            [{"n": 30_000, "total": 449_985_000, "last": "9999"}],
+        ),
+        (
+            "jsonl",
+            LATE_TEXT_JSONL,
+            [{"name": "a", "type": "JSON"}, {"name": "gone", "type": "NULL"}],
+            "SELECT count(*) AS n, count(gone) AS gone, count(*) FILTER (json_type(a) = 'VARCHAR') AS text FROM late",
+            [{"n": 30_001, "gone": 0, "text": 1}],
+        ),
+    ],
+)
+def test_column_types_come_from_every_row_and_queries_read_with_them(
+    demo: Api, kind: str, content: str, columns: list[dict[str, str]], query: str, rows: list[dict[str, Any]]
+) -> None:
+    """A value unlike the first 30 000 rows still counts: no later query fails on converting it."""
+    attachment = record(kind, "reports/sales", "late", is_active=True)
+    payload = _stored(upload(demo, SPACE, attachment, f"late.{kind}", content.encode()))["attributes"]["payload"]
+    every_row = {"space_name": SPACE, "subpath": "reports", "shortname": "sales", "data_asset_type": kind}
+
+    answer = demo.client.post("/managed/data-asset", json={**every_row, "query_string": query}, headers=demo.headers)
+    listed = demo.client.post(
+        "/managed/data-asset", json={**every_row, "query_string": "SELECT * FROM file"}, headers=demo.headers
+    )
+
+    assert (payload["columns"], payload["row_count"]) == (columns, 30_001)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["attributes"]["rows"] == rows
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["attributes"]["columns"] == columns
+
+
 def test_data_asset_is_stored_under_the_kind_its_bytes_show(demo: Api, tmp_path: Path, settings: Settings) -> None:
     stored = _stored(
         upload(demo, SPACE, record("data_asset", "reports/sales", "db1"), "x.db", files.sqlite_database(tmp_path))

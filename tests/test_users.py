@@ -7,11 +7,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from dmart_attach.api.app import create_app
+from dmart_attach.config import Settings
 from tests.conftest import make_settings
 from tests.utils.factories import Api, json_payload, record
 from tests.utils.people import PASSWORD, failed_codes, sign_in, user
 
 NEW_PASSWORD = "Fresh_pass_456"
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
 def login_error(client: TestClient, shortname: str, password: str) -> tuple[int, dict[str, object]]:
@@ -178,6 +183,70 @@ def test_check_existing_names_the_taken_field(bob: Api) -> None:
     assert bob.get("/user/check-existing", shortname="carol", email="carol@example.com").json()["attributes"] == {
         "unique": True
     }
+
+
+def taken(field: str) -> dict[str, object]:
+    return {"type": "request", "code": 415, "message": f"The {field} is already taken", "info": None}
+
+
+def failed_error(response: object) -> dict[str, object]:
+    """The one failed record of a /managed/request partial failure, without its locator."""
+    failed = response.json()["error"]["info"][0]["failed"]  # type: ignore[attr-defined]
+    assert len(failed) == 1, failed
+    return {key: failed[0][key] for key in ("error_code", "error")}
+
+
+@pytest.mark.parametrize(
+    ("contacts", "field"),
+    [({"email": "BOB@Example.com"}, "email"), ({"msisdn": "9647700000001"}, "msisdn")],
+)
+def test_a_taken_email_or_msisdn_is_refused_on_create_and_update(
+    admin: Api, bob: Api, settings: Settings, contacts: dict[str, str], field: str
+) -> None:
+    users = settings.spaces_root / "management" / "users"
+    admin.create("management", user("carol", email="carol@example.com", msisdn="9647700000002"))
+    before = _tree(users)
+
+    created = admin.request("management", "create", user("dave", **contacts))
+    updated = admin.request("management", "update", record("user", "users", "carol", **contacts))
+    after = _tree(users)
+    # A user keeps its own contacts, whatever their case.
+    own = admin.request("management", "update", record("user", "users", "bob", email="Bob@example.com"))
+
+    assert failed_codes(created) == failed_codes(updated) == [415]
+    assert (
+        failed_error(created)
+        == failed_error(updated)
+        == {
+            "error_code": 415,
+            "error": f"The {field} is already taken",
+        }
+    )
+    assert after == before
+    assert own.status_code == 200, own.text
+    assert stored_user(admin, "bob")["email"] == "Bob@example.com"
+    assert admin.get("/user/check-existing", shortname="dave").json()["attributes"] == {"unique": True}
+
+
+@pytest.mark.parametrize(
+    ("contacts", "field"),
+    [({"email": "CAROL@example.COM"}, "email"), ({"msisdn": "9647700000002"}, "msisdn")],
+)
+def test_profile_and_registration_refuse_a_taken_email_or_msisdn(
+    empty_spaces: Path, contacts: dict[str, str], field: str
+) -> None:
+    with TestClient(create_app(make_settings(empty_spaces, is_registrable=True))) as client:
+        admin = sign_in(client, "dmart", "Admin_pass_123")
+        admin.create("management", user("bob"), user("carol", email="carol@example.com", msisdn="9647700000002"))
+        bob = sign_in(client, "bob")
+
+        profile = client.post("/user/profile", json=record("user", "users", "bob", **contacts), headers=bob.headers)
+        registered = client.post("/user/create", json=record("user", "users", "newbie", password=PASSWORD, **contacts))
+
+        assert (profile.status_code, profile.json()["error"]) == (400, taken(field))
+        assert (registered.status_code, registered.json()["error"]) == (400, taken(field))
+        assert bob.get("/user/profile").json()["records"][0]["attributes"].get(field) is None
+        assert not (empty_spaces / "management" / "users" / ".dm" / "newbie").exists()
 
 
 def test_admin_resets_a_user_and_others_may_not(admin: Api, bob: Api) -> None:

@@ -17,6 +17,8 @@ class FieldTerm:
     comparison: str | None = None
     low: str | None = None
     high: str | None = None
+    # Values compared without regard to (ASCII) case, as e-mail addresses are.
+    any_case: bool = False
 
 
 @dataclass(frozen=True)

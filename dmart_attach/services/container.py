@@ -60,6 +60,7 @@ def build_services(settings: Settings) -> Services:
     limits = QueryLimits(
         timeout=settings.data_asset_timeout,
         max_rows=settings.data_asset_max_rows,
+        max_bytes=settings.data_asset_max_bytes,
         memory_mib=settings.data_asset_memory_limit,
         threads=settings.data_asset_threads,
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from dmart_attach.errors import DmartError, invalid_space, not_found
 from dmart_attach.identifiers import join_subpath
+from dmart_attach.models.core import Payload
 from dmart_attach.models.data_asset import DataAssetQuery, DataAssetType
 from dmart_attach.models.enums import ActionType, ResourceType
 from dmart_attach.services.access import Access
@@ -31,20 +32,50 @@ _READERS = {
 
 @dataclass(frozen=True)
 class Asset:
-    """One data-asset attachment and its file, relative to the folder of its parent entry."""
+    """One data-asset attachment and its file, relative to the folder of its parent entry.
+
+    `columns` are the names and types recorded when the file arrived (from every row), if any.
+    """
 
     shortname: str
     file: str
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _reader(kind: DataAssetType, files: list[str]) -> str:
-    if len(files) == 1:
-        return _READERS[kind].format(files=_sql_string(files[0]), options="")
-    listed = "[" + ", ".join(_sql_string(file) for file in files) + "]"
+def recorded_columns(payload: Payload | None) -> tuple[tuple[str, str], ...]:
+    """The `payload.columns` an upload recorded, as (name, type) pairs; none when absent or malformed."""
+    columns = (payload.model_extra or {}).get("columns") if payload is not None else None
+    if not isinstance(columns, list):
+        return ()
+    pairs = [(item.get("name"), item.get("type")) for item in columns if isinstance(item, dict)]
+    if len(pairs) != len(columns) or not all(isinstance(name, str) and isinstance(kind, str) for name, kind in pairs):
+        return ()
+    return tuple((str(name), str(kind)) for name, kind in pairs)
+
+
+def _typed(kind: DataAssetType, asset: Asset) -> str:
+    """Reader options that give each column its recorded type, instead of one guessed from a sample."""
+    if not asset.columns:
+        return ""
+    if kind == DataAssetType.csv:
+        # By position: the header's names are the sniffer's to find, the column count is the file's.
+        return ", types = [" + ", ".join(_sql_string(type_name) for _, type_name in asset.columns) + "]"
+    if kind == DataAssetType.jsonl:
+        listed = ", ".join(f"{_sql_string(name)}: {_sql_string(type_name)}" for name, type_name in asset.columns)
+        return ", columns = {" + listed + "}"
+    return ""
+
+
+def _reader(kind: DataAssetType, assets: list[Asset]) -> str:
+    if len(assets) == 1:
+        return _READERS[kind].format(files=_sql_string(assets[0].file), options=_typed(kind, assets[0]))
+    if any(_typed(kind, asset) for asset in assets):
+        return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {_reader(kind, [asset])}" for asset in assets) + ")"
+    listed = "[" + ", ".join(_sql_string(asset.file) for asset in assets) + "]"
     return _READERS[kind].format(files=listed, options=", union_by_name = true")
 
 
@@ -55,11 +86,11 @@ def table_setup(kind: DataAssetType, assets: list[Asset], *, query: str) -> tupl
     names the query's text mentions are made: a name it never mentions cannot be read.
     """
     mentioned = query.casefold()
-    views = [(UNION_TABLE, [asset.file for asset in assets])]
-    views += [(asset.shortname, [asset.file]) for asset in assets if asset.shortname != UNION_TABLE]
+    views = [(UNION_TABLE, assets)]
+    views += [(asset.shortname, [asset]) for asset in assets if asset.shortname != UNION_TABLE]
     return tuple(
-        f'CREATE VIEW "{name}" AS SELECT * FROM {_reader(kind, files)}'
-        for name, files in views
+        f'CREATE VIEW "{name}" AS SELECT * FROM {_reader(kind, selected)}'
+        for name, selected in views
         if name.casefold() in mentioned
     )
 
@@ -114,7 +145,9 @@ class DataAssets:
                 path = None
             if path is None or not path.is_file():
                 raise DmartError(404, "data_asset", 402, f"Invalid data asset file found at {own_subpath}/{name}")
-            assets.append(Asset(shortname=name, file=str(path.relative_to(folder))))
+            assets.append(
+                Asset(shortname=name, file=str(path.relative_to(folder)), columns=recorded_columns(meta.payload))
+            )
         return folder, assets
 
     def job(self, request: DataAssetQuery, *, caller: Caller) -> SqlJob:

@@ -14,12 +14,14 @@ from jsonschema import Draft7Validator
 
 from dmart_attach.errors import DmartError
 from dmart_attach.models.enums import ContentType
+from dmart_attach.services.sql_values import type_name
 
 # Row failures reported back; the check stops after this many.
 MAX_REPORTED_ROWS = 10
+# Types are inferred from every row, not a sample: the recorded columns are the types queries read with.
 _READERS = {
-    ContentType.csv: "read_csv(?, header = true)",
-    ContentType.jsonl: "read_json(?, format = 'newline_delimited')",
+    ContentType.csv: "read_csv(?, header = true, sample_size = -1)",
+    ContentType.jsonl: "read_json(?, format = 'newline_delimited', sample_size = -1)",
     ContentType.parquet: "read_parquet(?)",
 }
 _MAX_CELL = 2**31 - 1
@@ -44,7 +46,7 @@ def _reason(error: duckdb.Error, path: Path) -> str:
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> list[dict[str, str]]:
-    return [{"name": str(name), "type": str(data_type)} for name, data_type, *_ in rows]
+    return [{"name": str(name), "type": type_name(str(data_type))} for name, data_type, *_ in rows]
 
 
 def _describe_file(kind: ContentType, path: Path) -> dict[str, Any]:

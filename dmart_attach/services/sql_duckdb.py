@@ -23,7 +23,7 @@ from dmart_attach.services.sql_jobs import (
     refused_by,
     timed_out,
 )
-from dmart_attach.services.sql_values import column_names, json_rows
+from dmart_attach.services.sql_values import column_names, json_rows, type_name
 
 # Statement kinds a query may be: reading, and explaining how it would read.
 _READING_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
@@ -155,16 +155,17 @@ class Databases:
         deadline = Deadline(limits.timeout - (time.monotonic() - began), connection.interrupt)
         try:
             result = connection.execute(job.sql)
-            fetched = result.fetchmany(limits.max_rows + 1)
             description = result.description or []
+            names = column_names([item[0] for item in description])
+            types = [type_name(str(item[1])) for item in description]
+            rows, truncated = json_rows(
+                names, types, result.fetchmany, max_rows=limits.max_rows, max_bytes=limits.max_bytes
+            )
         except duckdb.Error as error:
             return timed_out(limits) if deadline.expired else _refused_by(error)
         finally:
             deadline.cancel()
             connection.close()
 
-        names = column_names([item[0] for item in description])
-        types = [str(item[1]).strip('"') for item in description]
         columns = [{"name": name, "type": kind} for name, kind in zip(names, types, strict=True)]
-        rows = json_rows(names, types, fetched[: limits.max_rows])
-        return SqlAnswer(columns=columns, rows=rows, truncated=len(fetched) > limits.max_rows)
+        return SqlAnswer(columns=columns, rows=rows, truncated=truncated)

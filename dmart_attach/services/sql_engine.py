@@ -12,6 +12,7 @@ from multiprocessing.connection import Connection
 from dmart_attach.services.sql_duckdb import Databases
 from dmart_attach.services.sql_jobs import QueryLimits, SqlAnswer, SqlJob, SqlRefusal, refused_by
 from dmart_attach.services.sql_sqlite import run_sqlite
+from dmart_attach.services.sql_values import AnswerTooLarge
 
 
 def _answer(job: SqlJob, limits: QueryLimits, databases: Databases) -> SqlAnswer | SqlRefusal:
@@ -19,9 +20,12 @@ def _answer(job: SqlJob, limits: QueryLimits, databases: Databases) -> SqlAnswer
         os.chdir(job.folder)
     except OSError:
         return SqlRefusal("The data asset files are no longer there")
-    if job.engine == "sqlite":
-        return run_sqlite(job, limits)
-    return databases.run(job)
+    try:
+        if job.engine == "sqlite":
+            return run_sqlite(job, limits)
+        return databases.run(job)
+    except AnswerTooLarge as error:
+        return SqlRefusal(str(error))
 
 
 def serve(connection: Connection, memory_mib: int, limits: QueryLimits) -> None:

@@ -13,6 +13,7 @@ class QueryLimits:
 
     timeout: float
     max_rows: int
+    max_bytes: int
     memory_mib: int
     threads: int
 

@@ -2,6 +2,7 @@
 
 import sqlite3
 import time
+from typing import Any
 from urllib.parse import quote
 
 from dmart_attach.services.sql_jobs import QueryLimits, SqlAnswer, SqlJob, SqlRefusal, refused_by, timed_out
@@ -41,8 +42,18 @@ def run_sqlite(job: SqlJob, limits: QueryLimits) -> SqlAnswer | SqlRefusal:
         connection.set_authorizer(_authorizer)
         connection.set_progress_handler(lambda: int(time.monotonic() - started > limits.timeout), _PROGRESS_STEPS)
         cursor = connection.execute(job.sql)
-        fetched = cursor.fetchmany(limits.max_rows + 1)
-        description = cursor.description or []
+        names = column_names([item[0] for item in cursor.description or []])
+        fetched: list[Any] = []
+
+        def fetch(size: int) -> list[Any]:
+            batch = cursor.fetchmany(size)
+            fetched.extend(batch)
+            return batch
+
+        # SQLite has no JSON type to parse: the types come from the values once they are read.
+        rows, truncated = json_rows(
+            names, [""] * len(names), fetch, max_rows=limits.max_rows, max_bytes=limits.max_bytes
+        )
     except sqlite3.Error as error:
         if time.monotonic() - started > limits.timeout:
             return timed_out(limits)
@@ -50,9 +61,7 @@ def run_sqlite(job: SqlJob, limits: QueryLimits) -> SqlAnswer | SqlRefusal:
     finally:
         connection.close()
 
-    names = column_names([item[0] for item in description])
-    kept = fetched[: limits.max_rows]
+    kept = fetched[: len(rows)]
     types = [sqlite_type(row[index] for row in kept) for index in range(len(names))]
     columns = [{"name": name, "type": kind} for name, kind in zip(names, types, strict=True)]
-    rows = json_rows(names, types, kept)
-    return SqlAnswer(columns=columns, rows=rows, truncated=len(fetched) > limits.max_rows)
+    return SqlAnswer(columns=columns, rows=rows, truncated=truncated)

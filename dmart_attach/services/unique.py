@@ -1,4 +1,7 @@
-"""A folder's `unique_fields` (contract §3.2.8): no two entries of the folder share those values."""
+"""A folder's `unique_fields` (contract §3.2.8): no two entries of the folder share those values.
+
+Users are kept unique the same way on their e-mail (in any case) and msisdn.
+"""
 
 from typing import Any
 
@@ -7,11 +10,15 @@ from dmart_attach.identifiers import ROOT, split_subpath
 from dmart_attach.models.core import Meta
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.models.search import FieldTerm, Group
+from dmart_attach.services.access import USERS_FOLDER
 from dmart_attach.services.store import Store
 from dmart_attach.storage.finder import Finder
 from dmart_attach.storage.layout import Address
 from dmart_attach.storage.scan import KIND_ENTRY
 from dmart_attach.storage.selection import Selection
+
+# A user's contacts no other user may have; e-mails are compared without regard to case.
+CONTACT_FIELDS = ("email", "msisdn")
 
 
 def _value(document: Any, path: str) -> Any:
@@ -40,16 +47,44 @@ class UniqueFields:
             return []
         return [[str(field) for field in fields] for fields in lists if isinstance(fields, list) and fields]
 
+    def _is_user(self, address: Address) -> bool:
+        return address.resource_type == ResourceType.user and address.space_name == self.store.settings.management_space
+
     def lock_keys(self, address: Address) -> tuple[str, ...]:
         """A lock shared by every writer of a folder with unique fields, so two cannot both pass the check."""
-        if address.is_attachment or not self.field_lists(address.space_name, address.subpath):
+        if address.is_attachment:
+            return ()
+        if not self._is_user(address) and not self.field_lists(address.space_name, address.subpath):
             return ()
         return (f"unique:{address.space_name}:{address.subpath}",)
+
+    def contact_taken(self, field: str, value: str, *, besides: str | None = None) -> bool:
+        """Whether a user other than `besides` has `value` as its `email` (in any case) or `msisdn`."""
+        terms = [FieldTerm(field, (value,), any_case=field == "email")]
+        if besides is not None:
+            terms.append(FieldTerm("shortname", (besides,), negative=True))
+        chosen = Selection(
+            space_name=self.store.settings.management_space,
+            subpath=USERS_FOLDER,
+            kinds=(KIND_ENTRY,),
+            resource_types=[ResourceType.user.value],
+            groups=[Group(fields=terms)],
+        )
+        return bool(self.finder.count(chosen))
+
+    def check_contacts(self, address: Address, user: Meta) -> None:
+        """Refuse (code 415) a user whose e-mail or msisdn another user already has."""
+        for field in CONTACT_FIELDS:
+            value = getattr(user, field, None)
+            if isinstance(value, str) and value and self.contact_taken(field, value, besides=address.shortname):
+                raise DmartError(400, "request", 415, f"The {field} is already taken")
 
     def check(self, address: Address, meta: Meta, body: Any) -> None:
         """Refuse (code 415) an entry whose unique values another entry of the folder already has."""
         if address.is_attachment or address.resource_type in (ResourceType.space, ResourceType.folder):
             return
+        if self._is_user(address):
+            self.check_contacts(address, meta)
         document = self.store.shown(meta, body)
         for fields in self.field_lists(address.space_name, address.subpath):
             values = [_value(document, field) for field in fields]

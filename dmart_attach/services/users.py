@@ -17,8 +17,8 @@ from dmart_attach.services.caller import Caller
 from dmart_attach.services.locking import Locking
 from dmart_attach.services.records import to_record
 from dmart_attach.services.store import Store
+from dmart_attach.services.unique import UniqueFields
 from dmart_attach.storage.layout import Address
-from dmart_attach.storage.scan import entry_stamps
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class Users:
         self.store = store
         self.access = access
         self.locking = locking
+        self.unique = UniqueFields(store)
         self.space = store.settings.management_space
 
     def _address(self, shortname: str) -> Address:
@@ -118,7 +119,7 @@ class Users:
         if password is not None:
             _check_password(password)
         address = self._address(caller.shortname)
-        with self.store.write_lock(address):
+        with self.store.write_lock(address, *self.unique.lock_keys(address)):
             user = self._load(caller.shortname)
             self.locking.ensure_unlocked(address, caller)
             if password is not None:
@@ -138,6 +139,7 @@ class Users:
                 updated = User.model_validate(values)
             except ValidationError as error:
                 raise _invalid(error) from None
+            self.unique.check_contacts(address, updated)
             if password is not None:
                 updated.password = self.store.passwords.hash(password)
                 updated.force_password_change = False
@@ -152,23 +154,13 @@ class Users:
         if password is not None:
             self.store.sessions.end_user_sessions(caller.shortname)
 
-    def _users(self) -> list[User]:
-        found = entry_stamps(
-            self.store.tree.layout, space_name=self.space, subpath=USERS_FOLDER, resource_type=ResourceType.user
-        )
-        users = [self.access.user(shortname) for shortname in sorted(found)]
-        return [user for user in users if user is not None]
-
     def check_existing(self, *, shortname: str | None, email: str | None, msisdn: str | None) -> dict[str, Any]:
         """Whether a shortname, e-mail or msisdn is still free; the first taken one is named."""
         if shortname and self.access.user(shortname) is not None:
             return {"unique": False, "field": "shortname"}
-        if email or msisdn:
-            for user in self._users():
-                if email and user.email is not None and user.email.lower() == email.lower():
-                    return {"unique": False, "field": "email"}
-                if msisdn and user.msisdn == msisdn:
-                    return {"unique": False, "field": "msisdn"}
+        for field, value in (("email", email), ("msisdn", msisdn)):
+            if value and self.unique.contact_taken(field, value):
+                return {"unique": False, "field": field}
         return {"unique": True}
 
     def reset(self, caller: Caller, shortname: str) -> dict[str, Any]:
@@ -198,13 +190,11 @@ class Users:
             user = User.model_validate(values)
         except ValidationError as error:
             raise _invalid(error) from None
-        taken = self.check_existing(shortname=record.shortname, email=user.email, msisdn=user.msisdn)
-        if not taken["unique"]:
-            raise DmartError(400, "request", 415, f"The {taken['field']} is already taken")
         user.password = self.store.passwords.hash(password)
-        with self.store.write_lock(address):
+        with self.store.write_lock(address, *self.unique.lock_keys(address)):
             if self.store.tree.exists(address):
                 raise DmartError(400, "request", 415, "The shortname is already taken")
+            self.unique.check_contacts(address, user)
             self.store.tree.save(address, user)
         self.store.event(Caller(shortname=record.shortname), address, "create", {"uuid": str(user.uuid)})
         logger.info("registered a user", extra={"user": record.shortname})

@@ -75,7 +75,10 @@ def _bool(value: str) -> int | None:
     return {"true": 1, "false": 0}.get(value.lower())
 
 
-def _equals(expression: str, value: str, params: list[Any]) -> str:
+def _equals(expression: str, value: str, params: list[Any], *, any_case: bool = False) -> str:
+    if any_case:
+        params.append(value.lower())
+        return f"lower({expression}) = ?"
     if "*" in value:
         params.append(value.replace("*", "%"))
         return f"{expression} LIKE ?"
@@ -113,7 +116,7 @@ def _predicate(term: FieldTerm, expression: str, params: list[Any]) -> str:
             return f"({_NUMBER_TYPES.format(v=expression)} AND {expression} {term.comparison} ?)"
         params.append(_upper(value) if term.comparison in ("<=", ">") else value)
         return f"{expression} {term.comparison} ?"
-    return "(" + " OR ".join(_equals(expression, value, params) for value in term.values) + ")"
+    return "(" + " OR ".join(_equals(expression, value, params, any_case=term.any_case) for value in term.values) + ")"
 
 
 def _in_terms(term: FieldTerm) -> bool:
