@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,37 @@ def test_a_create_killed_before_its_meta_leaves_nothing_half_made_at_start(draft
         assert whole_entry(api, "notes", "draft1") == ({"text": "x"}, ["c1"])
     assert not (notes / "draft2.json").exists()
     assert list(settings.spaces_root.rglob(".~tmp.*")) == []
+
+
+def test_a_killed_writer_not_yet_reaped_still_counts_as_dead_at_start(draft: Api, settings: Settings) -> None:
+    """A SIGKILLed process stays a zombie until its parent reaps it; a quick restart must not wait for that."""
+    created = record("content", "notes", "draft3", is_active=True, payload=json_payload({"text": "z"}))
+    arguments = [
+        str(settings.spaces_root),
+        str(settings.state_root),
+        "1",
+        json.dumps(request_body("demo", "create", created)),
+    ]
+    dying = subprocess.Popen([sys.executable, "-c", DYING_WORKER, *arguments], cwd=REPO, stderr=subprocess.PIPE)
+    try:
+        stat = Path(f"/proc/{dying.pid}/stat")
+        deadline = time.monotonic() + 60
+        while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the writer was never killed"
+            time.sleep(0.05)
+        notes = settings.spaces_root / "demo/notes"
+        assert (notes / "draft3.json").is_file()
+
+        with restarted(settings) as client:
+            api = Api(client, login(client, settings.admin_shortname, ADMIN_PASSWORD))
+            assert whole_entry(api, "notes", "draft3") is None
+            health = api.get("/managed/health/demo").json()["attributes"]
+        assert (health["healthy"], health["orphan_payloads"]) == (True, [])
+        assert not (notes / "draft3.json").exists()
+    finally:
+        assert dying.wait(timeout=60) == -signal.SIGKILL
+        assert dying.stderr is not None
+        dying.stderr.close()
 
 
 # Holds the claim a serving process holds on the tree until its standard input closes.

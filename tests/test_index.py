@@ -250,3 +250,28 @@ def test_a_json_body_nested_past_the_encoder_limit_is_indexed_without_its_body(s
     meta, body = services.store.index.snapshot()[("blog", "posts", "a", "content")]
     assert '"body":"a.json"' in meta
     assert body is None
+
+
+def test_a_pending_write_whose_pid_now_names_another_process_is_interrupted(settings: Settings) -> None:
+    """After a crash and a restart (a container's, say), a new process may get the dead writer's pid."""
+    services = started(settings)
+    index = services.store.index
+    address = Address("management", ROOT, "users", ResourceType.folder)
+    index.begin_write(address)
+    index.begin_write(address)
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        with index.transaction() as connection:
+            [first, second] = [row_id for (row_id,) in connection.execute("SELECT id FROM pending ORDER BY id")]
+            # The dead writer's token carries its own start, which is not that of the process now holding its pid.
+            connection.execute("UPDATE pending SET pid = ?, token = 'dead.0:0' WHERE id = ?", (other.pid, first))
+            # A token without a start (as older versions wrote) falls back to whether the pid is alive.
+            connection.execute("UPDATE pending SET pid = ?, token = 'dead' WHERE id = ?", (other.pid, second))
+
+        assert index.interrupted() == [address]
+        assert index.repair() == 1
+        assert index.connection().execute("SELECT id FROM pending").fetchall() == [(second,)]
+    finally:
+        assert other.stdin is not None
+        other.stdin.close()
+        other.wait(timeout=60)

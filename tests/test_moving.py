@@ -126,6 +126,21 @@ def test_a_refused_move_changes_nothing(demo: Api, settings: Settings, moved: di
     assert snapshot(settings.spaces_root) == before
 
 
+@pytest.mark.parametrize(
+    ("moved", "where"),
+    [
+        (move("folder", ("demo", "/", "gallery"), ("demo", "/", "notes")), "demo/notes"),
+        (move("content", ("demo", "reports", "r1"), ("demo", "reports", "archive")), "demo/reports/archive"),
+    ],
+    ids=["root", "folder"],
+)
+def test_a_taken_destination_is_named_as_a_locator(demo: Api, moved: dict[str, Any], where: str) -> None:
+    response = demo.request("demo", "move", moved)
+
+    [failed] = response.json()["error"]["info"][0]["failed"]
+    assert (failed["error_code"], failed["error"]) == (206, f"The destination {where} is already taken")
+
+
 def test_moving_one_attachment_moves_only_that_attachment(demo: Api, client: TestClient) -> None:
     demo.create("demo", record("content", "notes", "n1", is_active=True, payload=json_payload({"n": 1})))
     demo.create("demo", record("comment", "reports/r1", "c1", is_active=True, body="One"))

@@ -43,7 +43,7 @@ def move_attributes(attributes: dict[str, Any]) -> dict[str, str]:
 
 
 def _taken(target: Address) -> DmartError:
-    where = f"{target.space_name}/{target.subpath}/{target.shortname}"
+    where = f"{target.space_name}/{join_subpath(target.subpath, target.shortname)}"
     return DmartError(400, "move", 206, f"The destination {where} is already taken")
 
 
