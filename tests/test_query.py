@@ -53,6 +53,15 @@ def test_subpath_lists_entries_then_folders(sample: Api) -> None:
     assert answer["attributes"] == {"total": 6, "returned": 6}
 
 
+def test_a_star_search_lists_what_an_empty_one_lists(sample: Api) -> None:
+    def search(text: str) -> Any:
+        return query(sample, type="search", space_name="applications", subpath="api", search=text, exact_subpath=True)
+
+    assert names(search("*")) == names(search(""))
+    assert search("*")["attributes"] == search("")["attributes"]
+    assert search("*")["attributes"]["total"] > 0
+
+
 def test_subpath_paging_at_the_edges(sample: Api) -> None:
     def page(offset: int) -> Any:
         return query(sample, type="subpath", space_name="applications", subpath="api", limit=2, offset=offset)

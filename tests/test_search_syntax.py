@@ -12,6 +12,11 @@ def test_empty_search_has_no_groups() -> None:
     assert parse_search(None) == []
 
 
+def test_a_lone_star_matches_everything_and_keeps_the_other_terms() -> None:
+    assert parse_search("*") == []
+    assert parse_search("* @tags:a") == [Group(fields=[FieldTerm("tags", ("a",))])]
+
+
 def test_fields_words_negation_and_alternatives() -> None:
     assert parse_search('hello -bye @tags:a|b -@shortname:x @title:"two words"') == [
         Group(

@@ -55,7 +55,8 @@ def parse_search(text: str | None) -> list[Group]:
                 groups.append(current)
                 current = Group()
             continue
-        if token.lower() == "and":
+        if token.lower() == "and" or token == "*":
+            # `*` is RediSearch's match-all, which clients send for "everything".
             continue
         if token.startswith(("@", "-@")) and ":" in token:
             current.fields.append(_field_term(token))
