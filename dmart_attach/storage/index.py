@@ -2,7 +2,6 @@
 
 import logging
 import os
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -34,6 +33,7 @@ from dmart_attach.storage.scan import (
     space_contents,
     space_contents_after,
 )
+from dmart_attach.storage.writers import alive, writer_token
 
 logger = logging.getLogger(__name__)
 
@@ -78,36 +78,6 @@ def _tree_identity(root: Path) -> str:
     return f"{root}|{stat.st_dev}|{stat.st_ino}"
 
 
-def _alive(pid: int, token: str) -> bool:
-    """Whether the writer that left a pending row with `pid` and `token` may still be writing."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    state, started = _process_state(pid)
-    # A killed process stays a zombie until its parent reaps it, which a quick restart may not wait for.
-    if state in ("Z", "X"):
-        return False
-    # After a crash and a restart (a container's, say) another process may hold the dead writer's pid.
-    recorded = token.partition(".")[2]
-    return not recorded or not started or recorded == started
-
-
-def _process_state(pid: int) -> tuple[str, str]:
-    """The state letter of `pid` and when it started (boot id and clock ticks); empty without Linux's /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return "", ""
-    if len(fields) < 20:
-        return "", ""
-    # After the command name, field 3 (the state) comes first and field 22 (the start time) 20th.
-    return fields[0], f"{boot}:{fields[19]}"
-
-
 class Index:
     """The SQLite index of one spaces tree, kept in step by the tree's writes."""
 
@@ -117,8 +87,7 @@ class Index:
         self.layout = layout
         self._local = threading.local()
         # Marks this process's pending writes, so a restart in the same process repairs old ones.
-        # It also carries when this process started, telling it from a later process given the same pid.
-        self.token = f"{secrets.token_hex(8)}.{_process_state(os.getpid())[1]}"
+        self.token = writer_token()
         self.connection().executescript(SCHEMA)
 
     def connection(self) -> sqlite3.Connection:
@@ -348,7 +317,7 @@ class Index:
             for row_id, pid, token, space, subpath, shortname, resource_type in self.connection()
             .execute("SELECT id, pid, token, space_name, subpath, shortname, resource_type FROM pending")
             .fetchall()
-            if not _alive(pid, token) or (pid == os.getpid() and token != self.token)
+            if not alive(pid, token) or (pid == os.getpid() and token != self.token)
         ]
 
     def interrupted(self) -> list[Address]:
