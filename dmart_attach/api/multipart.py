@@ -1,5 +1,7 @@
 """Reading an upload form from the request stream, the file going straight to its staged file."""
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
@@ -17,7 +19,8 @@ TEXT_FIELDS = ("space_name", "request_record", "sha")
 # Everything but the file is small: a record, a space name, a checksum.
 MAX_FIELDS_SIZE = 1_048_576
 MAX_PARTS = 16
-# File bytes are handed to the disk in batches of this size, off the event loop.
+# File bytes are handed to the disk in batches of this size, off the event loop; one batch is hashed
+# and written while the next one arrives.
 FLUSH_SIZE = 1_048_576
 
 OpenFile = Callable[..., Incoming]
@@ -58,6 +61,7 @@ class _FormReader:
         self.fields_size = 0
         self.parts = 0
         self.finished = False
+        self.pending: asyncio.Future[None] | None = None
 
     def callbacks(self) -> dict[str, Any]:
         """The parser's callbacks: they only record events, acted on in order by `process`."""
@@ -78,7 +82,8 @@ class _FormReader:
             self.headers.clear()
 
         def on_part_data(data: bytes, start: int, end: int) -> None:
-            self.events.append(("data", data[start:end]))
+            # A view, not a copy: the parser hands over immutable bytes.
+            self.events.append(("data", memoryview(data)[start:end]))
 
         def on_part_end() -> None:
             self.events.append(("end", None))
@@ -98,9 +103,21 @@ class _FormReader:
 
     async def _flush(self) -> None:
         if self.buffer and self.form.file is not None:
-            chunk = bytes(self.buffer)
-            self.buffer.clear()
-            await to_thread.run_sync(self.form.file.write, chunk)
+            chunk, self.buffer = self.buffer, bytearray()
+            await self.drain()
+            self.pending = asyncio.ensure_future(to_thread.run_sync(self.form.file.write, chunk))
+
+    async def drain(self) -> None:
+        """Wait for the batch being written; its failure (a passed size limit) is raised here."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await pending
+
+    async def settle(self) -> None:
+        """Wait for any batch still being written, whatever it ends with, so the file can be discarded."""
+        # The failure that brought us here is the one to report, not this batch's.
+        with contextlib.suppress(BaseException):
+            await self.drain()
 
     async def _start_part(self, headers: dict[str, str]) -> None:
         self.parts += 1
@@ -134,6 +151,7 @@ class _FormReader:
     async def _end_part(self) -> None:
         if self.current == FILE_FIELD:
             await self._flush()
+            await self.drain()
         elif self.current == "request_record":
             self.form.request_record = bytes(self.text)
         elif self.current in ("space_name", "sha"):
@@ -150,6 +168,13 @@ class _FormReader:
                 await self._data(value)
             else:
                 await self._end_part()
+
+
+async def _discard(reader: _FormReader) -> None:
+    """Remove the staged file once no batch is being written into it."""
+    await reader.settle()
+    if reader.form.file is not None:
+        reader.form.file.discard()
 
 
 async def read_upload_form(request: Request, open_file: OpenFile) -> UploadForm:
@@ -170,15 +195,12 @@ async def read_upload_form(request: Request, open_file: OpenFile) -> UploadForm:
             # A body cut short must never be stored as if it were the whole file.
             raise _bad_form("The multipart body ends before its closing boundary")
     except ClientDisconnect:
-        if reader.form.file is not None:
-            reader.form.file.discard()
+        await _discard(reader)
         raise _bad_form("The client went away before the body was complete") from None
     except MultipartParseError as error:
-        if reader.form.file is not None:
-            reader.form.file.discard()
+        await _discard(reader)
         raise _bad_form(f"The multipart body is malformed: {error}") from None
     except BaseException:
-        if reader.form.file is not None:
-            reader.form.file.discard()
+        await _discard(reader)
         raise
     return reader.form

@@ -76,7 +76,7 @@ class Incoming:
     def __init__(self, staged: StagedFile) -> None:
         self.staged = staged
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | bytearray) -> None:
         """Append a chunk; past the limit the file is dropped and 413 raised."""
         try:
             self.staged.write(chunk)

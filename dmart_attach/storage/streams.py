@@ -36,7 +36,7 @@ class StagedFile:
         """The first bytes of the body, for deciding what it is."""
         return bytes(self._head)
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | bytearray) -> None:
         """Append `chunk`; refuse it, keeping nothing of it, once the limit would be passed."""
         if self._fd is None:
             raise ValueError("the staged file is closed")
