@@ -2,10 +2,7 @@
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,12 +15,11 @@ import pytest
 
 from tests.conftest import CHEAP_HASHING, SAMPLE_SPACES, copy_tree
 from tests.utils.factories import json_payload, record, request_body
+from tests.utils.process import CONSOLE_SCRIPT, serve
 
-CONSOLE_SCRIPT = Path(sys.executable).parent / "dmart-attach"
 PASSWORD = "Server_pass_123"
 # The password of the sample tree's user `alibaba` (Dmart's test password), hashed with Dmart's parameters.
 SAMPLE_PASSWORD = "Test1234"
-START_TIMEOUT = 30.0
 SAMPLE_PARENT = "/managed/entry/content/applications/api/test_by_saad"
 
 
@@ -43,41 +39,10 @@ class Server:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def run_cli(server_env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(CONSOLE_SCRIPT), *args], input=stdin, env=server_env, cwd=cwd, capture_output=True, text=True, timeout=60
     )
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server stopped: {log.read_text()}")
-        try:
-            if httpx.get(f"{url}/info/me", timeout=2).status_code == 401:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    pytest.fail(f"the server did not start in {START_TIMEOUT}s: {log.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server and its workers (one process group, started by this test)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -97,23 +62,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     result = run_cli(environment, base, "set-password", "dmart", stdin=f"{PASSWORD}\n")
     assert result.returncode == 0, result.stderr
 
-    port = free_port()
-    log = base / "server.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [str(CONSOLE_SCRIPT), "serve", "--port", str(port), "--workers", "2"],
-            env=environment,
-            cwd=base,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    served = serve(spaces, base / "state", workers=2, env=environment)
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_up(url, process, log)
-        yield Server(url=url, log=log, environment=environment, cwd=base)
+        yield Server(url=served.url, log=served.log, environment=environment, cwd=base)
     finally:
-        stop(process)
+        served.stop()
 
 
 @pytest.fixture(scope="module")

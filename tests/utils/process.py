@@ -64,14 +64,14 @@ class Served:
                 self.kill()
 
 
-def serve(spaces: Path, state: Path, *, workers: int = 1) -> Served:
-    """Start `dmart-attach serve` on `spaces` and wait until it answers."""
+def serve(spaces: Path, state: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> Served:
+    """Start `dmart-attach serve` on `spaces` (with `env`, or `environment`'s) and wait until it answers."""
     port = free_port()
     log = state.parent / f"server-{port}.log"
     with open(log, "ab") as output:
         process = subprocess.Popen(
             [str(CONSOLE_SCRIPT), "serve", "--port", str(port), "--workers", str(workers)],
-            env=environment(spaces, state),
+            env=env if env is not None else environment(spaces, state),
             cwd=state.parent,
             stdout=output,
             stderr=subprocess.STDOUT,
