@@ -182,6 +182,7 @@ def index_matches_a_rebuild(spaces: Path, state: Path, scratch: Path) -> None:
     fresh.rebuild()
     assert kept.snapshot() == fresh.snapshot()
     assert kept.derived() == fresh.derived()
+    assert kept.tallies() == fresh.tallies()
     kept.close()
     fresh.close()
 

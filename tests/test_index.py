@@ -3,6 +3,7 @@
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,7 @@ def fresh_rebuild(services: Services, tmp_path: Path) -> dict[tuple[str, str, st
     other = Index(folder / f"{len(list(folder.glob('*.sqlite')))}.sqlite", services.store.tree.layout)
     other.rebuild()
     assert services.store.index.derived() == other.derived()
+    assert services.store.index.tallies() == other.tallies()
     return other.snapshot()
 
 
@@ -275,3 +277,44 @@ def test_a_pending_write_whose_pid_now_names_another_process_is_interrupted(sett
         assert other.stdin is not None
         other.stdin.close()
         other.wait(timeout=60)
+
+
+def test_reindexing_the_space_that_holds_most_rows_reads_everything_and_keeps_writes_in_flight(
+    settings: Settings, tmp_path: Path
+) -> None:
+    services = started(settings)
+    fill(services)
+    index = services.store.index
+    (others,) = index.connection().execute("SELECT count(*) FROM rows WHERE space_name != 'blog'").fetchone()
+    for number in range(others):
+        create(services, "blog", **record("content", "posts", f"n{number}", is_active=True, tags=["bulk"]))
+    index.connection().execute("DELETE FROM rows WHERE space_name = 'management' AND shortname = 'dmart'")
+    in_flight = Address("management", ROOT, "users", ResourceType.folder)
+    index.begin_write(in_flight)
+
+    assert index.rebuild("blog") == 7 + others
+
+    assert ("management", "users", "dmart", "user") in index.snapshot()
+    assert index.interrupted() == [] and index.connection().execute("SELECT count(*) FROM pending").fetchone() == (1,)
+    assert index.snapshot() == fresh_rebuild(services, tmp_path)
+    assert index.prepare() == "current"
+
+
+def test_an_index_file_of_an_older_shape_is_replaced_at_start(settings: Settings, tmp_path: Path) -> None:
+    services = started(settings)
+    fill(services)
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as connection:
+        connection.executescript(
+            "CREATE TABLE marker (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO marker VALUES ('version', '5');"
+            "CREATE TABLE terms (row_id INTEGER, space_name TEXT, subpath TEXT, path TEXT, value);"
+            "CREATE TABLE anchors (space_name TEXT, subpath TEXT, position INTEGER);"
+        )
+    connection.close()
+    index = Index(old, services.store.tree.layout)
+
+    assert index.prepare() == "rebuilt"
+
+    assert index.snapshot() == services.store.index.snapshot()
+    assert index.tallies() == services.store.index.tallies()

@@ -289,6 +289,43 @@ def test_deep_pages_start_from_kept_keys_that_follow_every_write(posts: Api, mon
     assert page(0) == ["post1", "post15"]
 
 
+def test_searches_most_rows_match_page_from_kept_keys_and_count_from_kept_tallies(
+    posts: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("dmart_attach.storage.finder.ANCHOR_STEP", 2)
+    monkeypatch.setattr("dmart_attach.storage.finder._DENSE_MATCHES", 1)
+    posts.create("blog", record("folder", "posts", "old", is_active=True))
+    body = {"views": 99, "title": "Ancient", "kind": "odd"}
+    posts.create(
+        "blog", record("content", "posts/old", "ancient", is_active=True, tags=["a"], payload=json_payload(body))
+    )
+
+    def search(text: str, offset: int) -> Any:
+        return query(posts, type="search", space_name="blog", subpath="posts", search=text, limit=2, offset=offset)
+
+    def pages(text: str) -> tuple[int, list[list[str]]]:
+        answers = [search(text, offset) for offset in (2, 3, 4, 5)]
+        return answers[0]["attributes"]["total"], [names(answer) for answer in answers]
+
+    assert pages("@tags:a") == (4, [["post4", "ancient"], ["ancient"], [], []])
+    # post1 holds both tags: counted once.
+    assert pages("@tags:a|b") == (5, [["post2", "post4"], ["post4", "ancient"], ["ancient"], []])
+    assert pages("@payload.body.kind:even|odd") == (
+        6,
+        [["post2", "post3"], ["post3", "post4"], ["post4", "ancient"], ["ancient"]],
+    )
+    kept = posts.client.app.state.services.store.index.connection()  # type: ignore[attr-defined]
+    assert kept.execute("SELECT count(DISTINCT selector) FROM anchors WHERE selector != ''").fetchone() == (3,)
+
+    posts.request("blog", "update", record("content", "posts", "post4", tags=[]))
+    posts.create("blog", record("content", "posts", "post5", is_active=True, tags=["a"]))
+    posts.request("blog", "delete", record("content", "posts", "post0"))
+    assert pages("@tags:a") == (3, [["ancient"], [], [], []])
+    assert names(search("@tags:a", 0)) == ["post1", "post5"]
+    assert pages("@tags:a|b") == (4, [["post5", "ancient"], ["ancient"], [], []])
+    assert pages("@payload.body.kind:even|odd") == (5, [["post3", "post4"], ["post4", "ancient"], ["ancient"], []])
+
+
 def test_history_newest_first_with_exact_paging(posts: Api) -> None:
     for views in (100, 200, 300):
         posts.request("blog", "update", record("content", "posts", "post1", payload=json_payload({"views": views})))

@@ -9,11 +9,25 @@ import orjson
 from dmart_attach.storage.scan import Row
 
 # Bumped whenever the tables change; an index of another version is rebuilt at start.
-VERSION = "5"
+VERSION = "6"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS marker (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rows (
+# Tables that survive a rebuild: the version marker, and the writes in flight of running services.
+KEPT_TABLES = (
+    "CREATE TABLE IF NOT EXISTS marker (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS pending (
+    id INTEGER PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    space_name TEXT NOT NULL,
+    subpath TEXT NOT NULL,
+    shortname TEXT NOT NULL,
+    resource_type TEXT NOT NULL
+)""",
+)
+# Tables derived from the tree, dropped and filled again by a rebuild.
+DERIVED = ("rows", "rows_text", "counts", "terms", "term_counts", "anchors", "anchored")
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS rows (
     id INTEGER PRIMARY KEY,
     space_name TEXT NOT NULL,
     subpath TEXT NOT NULL,
@@ -28,14 +42,11 @@ CREATE TABLE IF NOT EXISTS rows (
     updated_at TEXT,
     schema_shortname TEXT,
     meta TEXT NOT NULL,
-    body TEXT,
-    UNIQUE (space_name, subpath, shortname, resource_type)
-);
-CREATE INDEX IF NOT EXISTS rows_listing ON rows (space_name, subpath, kind, shortname, resource_type);
-CREATE INDEX IF NOT EXISTS rows_uuid ON rows (uuid);
-CREATE INDEX IF NOT EXISTS rows_slug ON rows (slug);
-CREATE VIRTUAL TABLE IF NOT EXISTS rows_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
-CREATE TABLE IF NOT EXISTS counts (
+    body TEXT
+)""",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS rows_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2')",
+    # How many rows each place holds of a kind and type, and how often that changed.
+    """CREATE TABLE IF NOT EXISTS counts (
     space_name TEXT NOT NULL,
     subpath TEXT NOT NULL,
     kind INTEGER NOT NULL,
@@ -43,71 +54,101 @@ CREATE TABLE IF NOT EXISTS counts (
     n INTEGER NOT NULL,
     changes INTEGER NOT NULL,
     PRIMARY KEY (space_name, subpath, kind, resource_type)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS anchors (
+) WITHOUT ROWID""",
+    # Every short value of a row's meta and JSON body under its dotted path, once per row;
+    # `shared` is 1 when the row holds other values under the same path (a list).
+    """CREATE TABLE IF NOT EXISTS terms (
+    row_id INTEGER NOT NULL,
     space_name TEXT NOT NULL,
     subpath TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    value NOT NULL,
+    shared INTEGER NOT NULL
+)""",
+    # How many rows of a place and kind hold a value under a path, how many of them hold others too,
+    # and how often that changed.
+    """CREATE TABLE IF NOT EXISTS term_counts (
+    space_name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    value NOT NULL,
+    subpath TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    shared INTEGER NOT NULL,
+    changes INTEGER NOT NULL,
+    PRIMARY KEY (space_name, path, value, subpath, kind)
+) WITHOUT ROWID""",
+    # Every `ANCHOR_STEP`-th key of a listing's order, and the change count they were kept at; a listing
+    # is a folder's rows (`selector` empty) or the rows under a place that one search term selects.
+    """CREATE TABLE IF NOT EXISTS anchors (
+    space_name TEXT NOT NULL,
+    subpath TEXT NOT NULL,
+    selector TEXT NOT NULL,
     position INTEGER NOT NULL,
+    row_subpath TEXT NOT NULL,
     kind INTEGER NOT NULL,
     shortname TEXT NOT NULL,
     resource_type TEXT NOT NULL,
-    PRIMARY KEY (space_name, subpath, position)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS anchored (
+    PRIMARY KEY (space_name, subpath, selector, position)
+) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS anchored (
     space_name TEXT NOT NULL,
     subpath TEXT NOT NULL,
+    selector TEXT NOT NULL,
     changes INTEGER NOT NULL,
-    PRIMARY KEY (space_name, subpath)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS rows_added AFTER INSERT ON rows BEGIN
+    used INTEGER NOT NULL,
+    PRIMARY KEY (space_name, subpath, selector)
+) WITHOUT ROWID""",
+)
+INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS rows_place ON rows (space_name, subpath, shortname, resource_type)",
+    "CREATE INDEX IF NOT EXISTS rows_listing ON rows (space_name, subpath, kind, shortname, resource_type)",
+    "CREATE INDEX IF NOT EXISTS rows_uuid ON rows (uuid)",
+    "CREATE INDEX IF NOT EXISTS rows_slug ON rows (slug)",
+    "CREATE INDEX IF NOT EXISTS terms_by_place ON terms (space_name, subpath, path, value, row_id)",
+    # A search below a folder (a range of subpaths) finds its value first, then the places.
+    "CREATE INDEX IF NOT EXISTS terms_by_value ON terms (space_name, path, value, subpath, row_id)",
+    "CREATE INDEX IF NOT EXISTS terms_by_row ON terms (row_id, path)",
+)
+TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS rows_added AFTER INSERT ON rows BEGIN
     INSERT INTO counts VALUES (new.space_name, new.subpath, new.kind, new.resource_type, 1, 1)
     ON CONFLICT DO UPDATE SET n = n + 1, changes = changes + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS rows_removed AFTER DELETE ON rows BEGIN
+END""",
+    """CREATE TRIGGER IF NOT EXISTS rows_removed AFTER DELETE ON rows BEGIN
     UPDATE counts SET n = n - 1, changes = changes + 1
     WHERE space_name = old.space_name AND subpath = old.subpath AND kind = old.kind
     AND resource_type = old.resource_type;
     DELETE FROM rows_text WHERE rowid = old.id;
     DELETE FROM terms WHERE row_id = old.id;
-END;
-CREATE TABLE IF NOT EXISTS terms (
-    row_id INTEGER NOT NULL,
-    space_name TEXT NOT NULL,
-    subpath TEXT NOT NULL,
-    path TEXT NOT NULL,
-    value
-);
-CREATE INDEX IF NOT EXISTS terms_by_place ON terms (space_name, subpath, path, value, row_id);
--- A search below a folder (a range of subpaths) finds its value first, then the places.
-CREATE INDEX IF NOT EXISTS terms_by_value ON terms (space_name, path, value, subpath, row_id);
-CREATE INDEX IF NOT EXISTS terms_by_row ON terms (row_id);
-CREATE TABLE IF NOT EXISTS pending (
-    id INTEGER PRIMARY KEY,
-    pid INTEGER NOT NULL,
-    token TEXT NOT NULL,
-    space_name TEXT NOT NULL,
-    subpath TEXT NOT NULL,
-    shortname TEXT NOT NULL,
-    resource_type TEXT NOT NULL
-);
-"""
-
-DROP = """
-DROP TABLE IF EXISTS rows;
-DROP TABLE IF EXISTS rows_text;
-DROP TABLE IF EXISTS counts;
-DROP TABLE IF EXISTS terms;
-DROP TABLE IF EXISTS anchors;
-DROP TABLE IF EXISTS anchored;
-DROP TABLE IF EXISTS pending;
-DROP TABLE IF EXISTS marker;
-"""
+END""",
+    """CREATE TRIGGER IF NOT EXISTS terms_added AFTER INSERT ON terms BEGIN
+    INSERT INTO term_counts VALUES (new.space_name, new.path, new.value, new.subpath, new.kind, 1, new.shared, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1, shared = shared + excluded.shared, changes = changes + 1;
+END""",
+    """CREATE TRIGGER IF NOT EXISTS terms_removed AFTER DELETE ON terms BEGIN
+    UPDATE term_counts SET n = n - 1, shared = shared - old.shared, changes = changes + 1
+    WHERE space_name = old.space_name AND path = old.path AND value = old.value AND subpath = old.subpath
+    AND kind = old.kind;
+END""",
+)
+# The kept counts of rows just loaded without their triggers.
+TALLIES = (
+    "INSERT INTO counts SELECT space_name, subpath, kind, resource_type, count(*), count(*) FROM rows "
+    "GROUP BY space_name, subpath, kind, resource_type",
+    "INSERT INTO term_counts SELECT space_name, path, value, subpath, kind, count(*), sum(shared), count(*) "
+    "FROM terms GROUP BY space_name, path, value, subpath, kind",
+)
+SCHEMA = ";\n".join((*KEPT_TABLES, *TABLES, *INDEXES, *TRIGGERS)) + ";"
+DROP = "".join(f"DROP TABLE IF EXISTS {table};\n" for table in ("marker", "pending", *DERIVED))
 
 COLUMNS = (
     "space_name, subpath, shortname, resource_type, kind, uuid, slug, is_active, owner_shortname, "
     "created_at, updated_at, schema_shortname, meta, body"
 )
 MARKS = ", ".join("?" * 14)
+TERM_INSERT = "INSERT INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)"
 BATCH = 1000
 # Longer strings are found by full text only, not by `@field:value`.
 TERM_LENGTH = 256
@@ -144,6 +185,25 @@ def row_values(row: Row) -> tuple[Any, ...]:
     )
 
 
+# Meta fields that are columns of `rows`: searches read them there, so they are not kept as terms.
+COLUMN_FIELDS = frozenset(
+    {
+        "shortname",
+        "subpath",
+        "resource_type",
+        "uuid",
+        "slug",
+        "is_active",
+        "owner_shortname",
+        "created_at",
+        "updated_at",
+        "space_name",
+        "schema_shortname",
+    }
+)
+_COLUMN_PATHS = frozenset({"payload.schema_shortname"})
+
+
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -157,14 +217,31 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def row_terms(row_id: int, row: Row) -> Iterator[tuple[Any, ...]]:
-    """Every short value of the meta and of the JSON body with its dotted path (list items under the list's)."""
-    place = (row_id, row.address.space_name, row.address.subpath)
-    for path, value in _leaves(row.meta, ""):
-        yield (*place, path, value)
+def _values_by_path(row: Row) -> dict[str, dict[Any, None]]:
+    """Each dotted path of the row's short values with its distinct values, in order."""
+    found: dict[str, dict[Any, None]] = {}
+    for key, item in row.meta.items():
+        if key in COLUMN_FIELDS:
+            continue
+        for path, value in _leaves(item, key):
+            if path not in _COLUMN_PATHS:
+                found.setdefault(path, {})[value] = None
     if row.body_text is not None:
         for path, value in _leaves(orjson.loads(row.body_text), "payload.body"):
-            yield (*place, path, value)
+            found.setdefault(path, {})[value] = None
+    return found
+
+
+def row_terms(row_id: int, row: Row) -> Iterator[tuple[Any, ...]]:
+    """The row's short values with their dotted paths (list items under the list's), once each.
+
+    Fields held in columns are left out. Values equal in SQLite (1, 1.0 and true) are one value.
+    """
+    place = (row_id, row.address.space_name, row.address.subpath, row.kind)
+    for path, values in _values_by_path(row).items():
+        shared = 1 if len(values) > 1 else 0
+        for value in values:
+            yield (*place, path, value, shared)
 
 
 def insert_rows(
@@ -175,4 +252,4 @@ def insert_rows(
 ) -> None:
     connection.executemany(f"INSERT INTO rows (id, {COLUMNS}) VALUES (?, {MARKS})", rows)
     connection.executemany("INSERT INTO rows_text (rowid, text) VALUES (?, ?)", texts)
-    connection.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?)", terms)
+    connection.executemany(TERM_INSERT, terms)

@@ -6,21 +6,8 @@ from typing import Any
 from dmart_attach.identifiers import ROOT
 from dmart_attach.models.search import FieldTerm, Group, Word, is_date, is_number
 from dmart_attach.storage.index import under
-from dmart_attach.storage.index_schema import TERM_LENGTH
+from dmart_attach.storage.index_schema import COLUMN_FIELDS, TERM_LENGTH
 
-_COLUMNS = {
-    "shortname",
-    "subpath",
-    "resource_type",
-    "uuid",
-    "slug",
-    "is_active",
-    "owner_shortname",
-    "created_at",
-    "updated_at",
-    "space_name",
-    "schema_shortname",
-}
 _NUMBER_TYPES = "typeof({v}) IN ('integer', 'real')"
 _DAY = 10
 
@@ -64,7 +51,7 @@ def field_source(name: str) -> tuple[str, str | None]:
     """A field as (column, None) or (json document, path): `payload.body.x` in the body, the rest in the meta."""
     if name == "payload.schema_shortname":
         return "rows.schema_shortname", None
-    if name in _COLUMNS:
+    if name in COLUMN_FIELDS:
         return f"rows.{name}", None
     if name == "payload.body" or name.startswith("payload.body."):
         return "rows.body", json_path(name.removeprefix("payload.body"))
@@ -130,6 +117,68 @@ def _kept_term(term: FieldTerm) -> bool:
     return not term.negative and field_source(term.field)[1] is not None and _in_terms(term)
 
 
+@dataclass(frozen=True)
+class KeptTerm:
+    """The one field term that decides a search, with every value it matches as SQLite compares them."""
+
+    path: str
+    values: tuple[Any, ...]
+
+
+def _matched_values(value: str) -> tuple[Any, ...] | None:
+    """The stored values `_equals` matches `value` with, when it is a plain equality."""
+    if "*" in value or len(value) > TERM_LENGTH:
+        return None
+    if is_number(value):
+        return (float(value), value)
+    flag = _bool(value)
+    if flag is not None:
+        return (flag, value.lower())
+    if is_date(value) and len(value) == _DAY:
+        return None
+    return (value,)
+
+
+def kept_term(selection: Selection) -> KeptTerm | None:
+    """The term whose kept counts answer the selection, when nothing else narrows it but place and kind."""
+    others = (selection.shortnames, selection.schema_names, selection.from_date, selection.to_date)
+    if any(others) or selection.visibility is not None or selection.space_name is None:
+        return None
+    if selection.resource_types is not None or not selection.kinds:
+        return None
+    if selection.tags and not selection.groups:
+        term = FieldTerm("tags", tuple(selection.tags))
+    elif not selection.tags and len(selection.groups) == 1 and not selection.groups[0].words:
+        fields = selection.groups[0].fields
+        if len(fields) != 1:
+            return None
+        term = fields[0]
+    else:
+        return None
+    plain = term.comparison is None and term.low is None and term.high is None
+    if term.negative or term.any_case or not plain or field_source(term.field)[1] is None:
+        return None
+    values: dict[Any, None] = {}
+    for value in term.values:
+        matched = _matched_values(value)
+        if matched is None:
+            return None
+        values.update(dict.fromkeys(matched))
+    return KeptTerm(term.field, tuple(values))
+
+
+def kept_term_where(selection: Selection, kept: KeptTerm) -> tuple[str, list[Any]]:
+    """The condition on `term_counts` (or `terms`) of the kept term's values in the selection's place and kinds."""
+    place, params = _place("term_counts", selection)
+    params += [kept.path, *kept.values, *selection.kinds]
+    marks = ", ".join("?" for _ in kept.values)
+    kinds = ", ".join("?" for _ in selection.kinds)
+    return (
+        f"{place} AND term_counts.path = ? AND term_counts.value IN ({marks}) AND term_counts.kind IN ({kinds})",
+        params,
+    )
+
+
 def found_by_terms(selection: Selection) -> bool:
     """Whether every selected row is among the kept values' matches of one term, which can drive the search."""
     if any(len(value) > TERM_LENGTH or "*" in value for value in selection.tags):
@@ -139,11 +188,18 @@ def found_by_terms(selection: Selection) -> bool:
     return len(selection.groups) == 1 and any(_kept_term(term) for term in selection.groups[0].fields)
 
 
-def _place(table: str, selection: Selection, *, unindexed: bool = False) -> tuple[str, list[Any]]:
+# Where a page starts in a listing's order: a row's subpath, kind, shortname and resource type.
+Start = tuple[str, int, str, str]
+
+
+def _place(
+    table: str, selection: Selection, *, unindexed: bool = False, start: Start | None = None
+) -> tuple[str, list[Any]]:
     """The space and subpath condition of a selection on `rows` or on `terms`.
 
     `unindexed` keeps SQLite from walking the place's rows in the index (`+column` is not indexed),
-    so that a term's short list of matching rows drives the search instead.
+    so that a term's short list of matching rows drives the search instead. `start` leaves out the
+    rows before it in listing order, as the bound the listing index starts its walk at.
     """
     parts: list[str] = []
     params: list[Any] = []
@@ -154,6 +210,16 @@ def _place(table: str, selection: Selection, *, unindexed: bool = False) -> tupl
     if selection.exact:
         parts.append(f"{table}.subpath = ?")
         params.append(selection.subpath)
+        if start is not None:
+            parts.append(f"({table}.kind, {table}.shortname, {table}.resource_type) >= (?, ?, ?)")
+            params.extend(start[1:])
+    elif start is not None:
+        # The start lies within the place, so it is the lower bound; a second one would hide it from SQLite.
+        parts.append(f"({table}.subpath, {table}.kind, {table}.shortname, {table}.resource_type) >= (?, ?, ?, ?)")
+        params.extend(start)
+        if selection.subpath != ROOT:
+            parts.append(f"{table}.subpath < ?")
+            params.append(under(selection.subpath)[1])
     elif selection.subpath != ROOT:
         # Subpath characters all sort after `/`, so `a` ≤ s < `a0` is `a` and everything below it.
         parts.append(f"{table}.subpath >= ? AND {table}.subpath < ?")
@@ -161,10 +227,15 @@ def _place(table: str, selection: Selection, *, unindexed: bool = False) -> tupl
     return " AND ".join(parts), params
 
 
-def _field_sql(term: FieldTerm, params: list[Any], place: tuple[str, list[Any]]) -> str:
+def _field_sql(term: FieldTerm, params: list[Any], place: tuple[str, list[Any]], *, correlated: bool = False) -> str:
     document, path = field_source(term.field)
     if path is None:
         sql = _predicate(term, document, params)
+    elif _in_terms(term) and correlated:
+        kept: list[Any] = [term.field]
+        predicate = _predicate(term, "terms.value", kept)
+        params.extend(kept)
+        sql = f"EXISTS (SELECT 1 FROM terms WHERE terms.row_id = rows.id AND terms.path = ? AND {predicate})"
     elif _in_terms(term):
         within, kept = place
         kept = [*kept, term.field]
@@ -193,9 +264,15 @@ def _in(column: str, values: list[Any], params: list[Any]) -> str:
     return f"{column} IN ({', '.join('?' for _ in values)})"
 
 
-def where(selection: Selection, *, by_terms: bool = False) -> tuple[str, list[Any]]:
-    """The WHERE clause of a selection; `by_terms` (see `found_by_terms`) reads the matches of its term first."""
-    place, params = _place("rows", selection, unindexed=by_terms)
+def where(
+    selection: Selection, *, by_terms: bool = False, correlated: bool = False, start: Start | None = None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of a selection, from `start` in listing order on when given.
+
+    `by_terms` (see `found_by_terms`) reads the matches of its term first; `correlated` tests each row of the
+    place in order for its terms instead, which finds a page sooner when most rows match.
+    """
+    place, params = _place("rows", selection, unindexed=by_terms, start=start)
     parts = [place] if place else []
     if selection.kinds:
         parts.append(_in("rows.kind", list(selection.kinds), params))
@@ -206,7 +283,8 @@ def where(selection: Selection, *, by_terms: bool = False) -> tuple[str, list[An
     if selection.schema_names:
         parts.append(_in("rows.schema_shortname", selection.schema_names, params))
     if selection.tags:
-        parts.append(_field_sql(FieldTerm("tags", tuple(selection.tags)), params, _place("terms", selection)))
+        tags = FieldTerm("tags", tuple(selection.tags))
+        parts.append(_field_sql(tags, params, _place("terms", selection), correlated=correlated))
     if selection.from_date:
         parts.append("rows.created_at >= ?")
         params.append(selection.from_date)
@@ -216,7 +294,7 @@ def where(selection: Selection, *, by_terms: bool = False) -> tuple[str, list[An
     alternatives = []
     kept_place = _place("terms", selection)
     for group in selection.groups:
-        terms = [_field_sql(term, params, kept_place) for term in group.fields]
+        terms = [_field_sql(term, params, kept_place, correlated=correlated) for term in group.fields]
         terms += [_word_sql(word, params) for word in group.words]
         alternatives.append("(" + " AND ".join(terms) + ")")
     if alternatives:
