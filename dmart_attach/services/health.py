@@ -68,7 +68,7 @@ class Health:
         for address, meta_path in space_contents(layout, space_name):
             row = read_row(layout, address, meta_path)
             if not isinstance(row, Row):
-                invalid.append({"path": where(meta_path), "reason": row.reason if row else "unreadable"})
+                invalid.append({"path": where(Path(meta_path)), "reason": row.reason if row else "unreadable"})
                 continue
             counts[row.kind] = counts.get(row.kind, 0) + 1
             key = (space_name, address.subpath, address.shortname, address.resource_type.value)
@@ -89,7 +89,7 @@ class Health:
                         body=orjson.loads(row.body_text),
                     )
                 except DmartError as error:
-                    invalid.append({"path": where(meta_path), "reason": f"payload: {error.message}"})
+                    invalid.append({"path": where(Path(meta_path)), "reason": f"payload: {error.message}"})
             if hard and payload.checksum:
                 expected = payload.checksum
                 body_ok = row.body_text is not None and checksum(orjson.loads(row.body_text)) == expected

@@ -70,14 +70,6 @@ def under(subpath: str) -> tuple[str, str]:
     return f"{subpath}/", f"{subpath}0"
 
 
-def searchable_text(row: Row) -> str:
-    """What bare words of a search match: the words of the meta and of the JSON body, keys included.
-
-    Dmart matches bare words against the text of the whole record the same way.
-    """
-    return " ".join((row.address.shortname, row.meta_text, row.body_text or ""))
-
-
 def _tree_identity(root: Path) -> str:
     """The tree this index describes: its path and the identity of its folder."""
     try:
@@ -249,7 +241,7 @@ class Index:
         )
 
     def _replace_below(
-        self, connection: sqlite3.Connection, space_name: str, subpath: str, found: Iterable[tuple[Address, Path]]
+        self, connection: sqlite3.Connection, space_name: str, subpath: str, found: Iterable[tuple[Address, str]]
     ) -> None:
         if subpath == ROOT:
             connection.execute("DELETE FROM rows WHERE space_name = ? AND kind != ?", (space_name, KIND_SPACE))
@@ -257,30 +249,26 @@ class Index:
             self._delete_below(connection, space_name, subpath)
         self._put_all(connection, found)
 
-    def _put_all(self, connection: sqlite3.Connection, found: Iterable[tuple[Address, Path]]) -> None:
+    def _put_all(self, connection: sqlite3.Connection, found: Iterable[tuple[Address, str]]) -> None:
         """Insert the rows of locations the caller has just cleared, in batches."""
         (next_id,) = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM rows").fetchone()
         rows: list[tuple[Any, ...]] = []
-        texts: list[tuple[int, str]] = []
         terms: list[tuple[Any, ...]] = []
         for address, meta_path in found:
             row = read_row(self.layout, address, meta_path)
             if not isinstance(row, Row):
                 continue
             rows.append((next_id, *row_values(row)))
-            texts.append((next_id, searchable_text(row)))
             terms.extend(row_terms(next_id, row))
             next_id += 1
             if len(rows) >= BATCH:
-                insert_rows(connection, rows, texts, terms)
-                rows, texts, terms = [], [], []
-        insert_rows(connection, rows, texts, terms)
+                insert_rows(connection, rows, terms)
+                rows, terms = [], []
+        insert_rows(connection, rows, terms)
 
     @staticmethod
     def _put(connection: sqlite3.Connection, row: Row) -> None:
         (row_id,) = connection.execute(UPSERT, row_values(row)).fetchone()
-        connection.execute("DELETE FROM rows_text WHERE rowid = ?", (row_id,))
-        connection.execute("INSERT INTO rows_text (rowid, text) VALUES (?, ?)", (row_id, searchable_text(row)))
         connection.execute("DELETE FROM terms WHERE row_id = ?", (row_id,))
         connection.executemany(TERM_INSERT, row_terms(row_id, row))
 
@@ -331,13 +319,14 @@ class Index:
         try:
             with self.transaction() as transaction:
                 # The writes in flight of running services stay marked, unless the tables changed shape.
+                transaction.execute("DROP VIEW IF EXISTS rows_words")
                 for table in DERIVED if current else ("marker", "pending", *DERIVED):
                     transaction.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in (*KEPT_TABLES, *TABLES):
                     transaction.execute(statement)
                 for space in self._spaces_on_disk():
                     self._put_all(transaction, space_contents(self.layout, space))
-                for statement in (*TALLIES, *INDEXES, *TRIGGERS):
+                for statement in (*INDEXES, *TALLIES, *TRIGGERS):
                     transaction.execute(statement)
                 transaction.execute(
                     "INSERT OR REPLACE INTO marker VALUES ('tree', ?), ('version', ?)",
@@ -392,10 +381,16 @@ class Index:
             for space, subpath, shortname, resource_type, meta, body in self.connection().execute(query, params)
         }
 
-    def derived(self) -> dict[tuple[str, str, str, str], tuple[str, tuple[tuple[Any, ...], ...]]]:
-        """Every row's full text and kept values, to check that they follow the rows they come from."""
+    def derived(self) -> dict[tuple[str, str, str, str], tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]]]:
+        """Every row's indexed words (with their places) and kept values, to check that they follow the rows."""
         connection = self.connection()
-        texts = dict(connection.execute("SELECT rowid, text FROM rows_text").fetchall())
+        connection.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.rows_text_words USING fts5vocab(main, rows_text, instance)"
+        )
+        words: dict[int, list[tuple[str, int]]] = {}
+        for row_id, word, place in connection.execute("SELECT doc, term, offset FROM temp.rows_text_words"):
+            words.setdefault(row_id, []).append((word, place))
+        texts = {row_id: tuple(sorted(found)) for row_id, found in words.items()}
         kept: dict[int, list[tuple[Any, ...]]] = {}
         for row_id, *term in connection.execute("SELECT * FROM terms"):
             kept.setdefault(row_id, []).append(tuple(term))
@@ -404,7 +399,10 @@ class Index:
         if orphans:
             raise ValueError(f"index rows {sorted(orphans)} have text or values but no row")
         return {
-            (space, subpath, shortname, resource_type): (texts[row_id], tuple(sorted(kept.get(row_id, []), key=repr)))
+            (space, subpath, shortname, resource_type): (
+                texts.get(row_id, ()),
+                tuple(sorted(kept.get(row_id, []), key=repr)),
+            )
             for row_id, space, subpath, shortname, resource_type in rows
         }
 

@@ -25,7 +25,19 @@ KEPT_TABLES = (
 )""",
 )
 # Tables derived from the tree, dropped and filled again by a rebuild.
-DERIVED = ("rows", "rows_text", "counts", "terms", "term_counts", "anchors", "anchored")
+DERIVED = ("rows_text", "rows", "counts", "terms", "term_counts", "anchors", "anchored")
+# What bare words of a search match: the words of the shortname, the meta and the JSON body, keys
+# included, as Dmart matches them against the text of the whole record. The full-text index keeps
+# no copy of it: it reads the text here when it needs it.
+WORDS = """CREATE VIEW IF NOT EXISTS rows_words (id, text) AS
+SELECT id, shortname || ' ' || meta || ' ' || coalesce(body, '') FROM rows"""
+
+
+def _words(row: str) -> str:
+    """The text `rows_words` holds for a row, of the trigger's `new` or `old` one."""
+    return f"{row}.shortname || ' ' || {row}.meta || ' ' || coalesce({row}.body, '')"
+
+
 TABLES = (
     """CREATE TABLE IF NOT EXISTS rows (
     id INTEGER PRIMARY KEY,
@@ -44,7 +56,9 @@ TABLES = (
     meta TEXT NOT NULL,
     body TEXT
 )""",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS rows_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2')",
+    WORDS,
+    "CREATE VIRTUAL TABLE IF NOT EXISTS rows_text USING fts5("
+    "text, content = 'rows_words', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2')",
     # How many rows each place holds of a kind and type, and how often that changed.
     """CREATE TABLE IF NOT EXISTS counts (
     space_name TEXT NOT NULL,
@@ -64,8 +78,9 @@ TABLES = (
     kind INTEGER NOT NULL,
     path TEXT NOT NULL,
     value NOT NULL,
-    shared INTEGER NOT NULL
-)""",
+    shared INTEGER NOT NULL,
+    PRIMARY KEY (row_id, path, value)
+) WITHOUT ROWID""",
     # How many rows of a place and kind hold a value under a path, how many of them hold others too,
     # and how often that changed.
     """CREATE TABLE IF NOT EXISTS term_counts (
@@ -108,19 +123,27 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS rows_slug ON rows (slug)",
     "CREATE INDEX IF NOT EXISTS terms_by_place ON terms (space_name, subpath, path, value, row_id)",
     # A search below a folder (a range of subpaths) finds its value first, then the places.
-    "CREATE INDEX IF NOT EXISTS terms_by_value ON terms (space_name, path, value, subpath, row_id)",
-    "CREATE INDEX IF NOT EXISTS terms_by_row ON terms (row_id, path)",
+    # It holds every column the kept counts are made of, so a rebuild counts them in its order.
+    "CREATE INDEX IF NOT EXISTS terms_by_value ON terms (space_name, path, value, subpath, kind, shared, row_id)",
 )
 TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS rows_added AFTER INSERT ON rows BEGIN
+    f"""CREATE TRIGGER IF NOT EXISTS rows_added AFTER INSERT ON rows BEGIN
     INSERT INTO counts VALUES (new.space_name, new.subpath, new.kind, new.resource_type, 1, 1)
     ON CONFLICT DO UPDATE SET n = n + 1, changes = changes + 1;
+    INSERT INTO rows_text (rowid, text) VALUES (new.id, {_words("new")});
 END""",
-    """CREATE TRIGGER IF NOT EXISTS rows_removed AFTER DELETE ON rows BEGIN
+    # The full-text index forgets a text by being handed the very text it was given.
+    f"""CREATE TRIGGER IF NOT EXISTS rows_changed AFTER UPDATE ON rows BEGIN
+    INSERT INTO rows_text (rows_text, rowid, text)
+    VALUES ('delete', old.id, {_words("old")});
+    INSERT INTO rows_text (rowid, text) VALUES (new.id, {_words("new")});
+END""",
+    f"""CREATE TRIGGER IF NOT EXISTS rows_removed AFTER DELETE ON rows BEGIN
     UPDATE counts SET n = n - 1, changes = changes + 1
     WHERE space_name = old.space_name AND subpath = old.subpath AND kind = old.kind
     AND resource_type = old.resource_type;
-    DELETE FROM rows_text WHERE rowid = old.id;
+    INSERT INTO rows_text (rows_text, rowid, text)
+    VALUES ('delete', old.id, {_words("old")});
     DELETE FROM terms WHERE row_id = old.id;
 END""",
     """CREATE TRIGGER IF NOT EXISTS terms_added AFTER INSERT ON terms BEGIN
@@ -133,15 +156,18 @@ END""",
     AND kind = old.kind;
 END""",
 )
-# The kept counts of rows just loaded without their triggers.
+# The full text and the kept counts of rows just loaded without their triggers.
 TALLIES = (
+    "INSERT INTO rows_text (rows_text) VALUES ('rebuild')",
     "INSERT INTO counts SELECT space_name, subpath, kind, resource_type, count(*), count(*) FROM rows "
     "GROUP BY space_name, subpath, kind, resource_type",
     "INSERT INTO term_counts SELECT space_name, path, value, subpath, kind, count(*), sum(shared), count(*) "
     "FROM terms GROUP BY space_name, path, value, subpath, kind",
 )
 SCHEMA = ";\n".join((*KEPT_TABLES, *TABLES, *INDEXES, *TRIGGERS)) + ";"
-DROP = "".join(f"DROP TABLE IF EXISTS {table};\n" for table in ("marker", "pending", *DERIVED))
+DROP = "DROP VIEW IF EXISTS rows_words;\n" + "".join(
+    f"DROP TABLE IF EXISTS {table};\n" for table in ("marker", "pending", *DERIVED)
+)
 
 COLUMNS = (
     "space_name, subpath, shortname, resource_type, kind, uuid, slug, is_active, owner_shortname, "
@@ -244,12 +270,6 @@ def row_terms(row_id: int, row: Row) -> Iterator[tuple[Any, ...]]:
             yield (*place, path, value, shared)
 
 
-def insert_rows(
-    connection: sqlite3.Connection,
-    rows: list[tuple[Any, ...]],
-    texts: list[tuple[int, str]],
-    terms: list[tuple[Any, ...]],
-) -> None:
+def insert_rows(connection: sqlite3.Connection, rows: list[tuple[Any, ...]], terms: list[tuple[Any, ...]]) -> None:
     connection.executemany(f"INSERT INTO rows (id, {COLUMNS}) VALUES (?, {MARKS})", rows)
-    connection.executemany("INSERT INTO rows_text (rowid, text) VALUES (?, ?)", texts)
     connection.executemany(TERM_INSERT, terms)

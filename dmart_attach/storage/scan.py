@@ -17,7 +17,6 @@ from dmart_attach.storage.layout import DM, Address, Layout, UnsafePath
 
 # Folder names such as `attachments.media` or the legacy `attachments.view.json`: the kind is the last part.
 ATTACHMENT_FOLDER = re.compile(r"attachments(?:\.[^.]+)*\.([a-z_]+)")
-ENTRY_META = re.compile(r"meta\.([a-z_]+)\.json")
 ATTACHMENT_META = re.compile(r"meta\.(.+)\.json")
 
 KIND_ENTRY, KIND_FOLDER, KIND_ATTACHMENT, KIND_SPACE = 0, 1, 2, 3
@@ -65,37 +64,48 @@ class Problem:
     reason: str
 
 
-def payload_path(meta_path: Path, address: Address, file_name: str) -> Path:
-    """The payload file a meta names: beside an attachment's meta, else in the folder that holds the resource."""
+def _payload_file(meta_path: str, address: Address, file_name: str) -> str:
     if "/" in file_name or "\\" in file_name or file_name in {"", ".", ".."} or "\x00" in file_name:
         raise UnsafePath(f"invalid payload file name {file_name!r}")
-    if address.is_attachment:
-        return meta_path.parent / file_name
-    if address.resource_type == ResourceType.space:
-        return meta_path.parent.parent / file_name
-    return meta_path.parent.parent.parent / file_name
+    folder = os.path.dirname(meta_path)
+    if not address.is_attachment:
+        folder = os.path.dirname(folder)
+        if address.resource_type != ResourceType.space:
+            folder = os.path.dirname(folder)
+    return os.path.join(folder, file_name)
 
 
-def read_row(layout: Layout, address: Address, meta_path: Path | None = None) -> Row | Problem | None:
+def payload_path(meta_path: Path | str, address: Address, file_name: str) -> Path:
+    """The payload file a meta names: beside an attachment's meta, else in the folder that holds the resource."""
+    return Path(_payload_file(os.fspath(meta_path), address, file_name))
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def read_row(layout: Layout, address: Address, meta_path: Path | str | None = None) -> Row | Problem | None:
     """The row of `address` as the tree has it now; None when there is no meta there."""
-    path = meta_path or layout.meta_file(address)
+    path = os.fspath(meta_path if meta_path is not None else layout.meta_file(address))
     try:
-        raw = path.read_bytes()
+        raw = _read(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     try:
         meta = orjson.loads(raw)
         model = META_CLASSES[address.resource_type].model_validate(meta)
     except (orjson.JSONDecodeError, ValidationError, TypeError) as error:
-        return Problem(path, str(error).splitlines()[0])
+        return Problem(Path(path), str(error).splitlines()[0])
     if not isinstance(meta, dict) or model.shortname != address.shortname:
-        return Problem(path, "the meta's shortname does not match its location")
-    meta = {key: value for key, value in meta.items() if key not in UNINDEXED_FIELDS}
+        return Problem(Path(path), "the meta's shortname does not match its location")
+    if not UNINDEXED_FIELDS.isdisjoint(meta):
+        meta = {key: value for key, value in meta.items() if key not in UNINDEXED_FIELDS}
     body_text = None
     payload = model.payload
     if payload is not None and payload.content_type == ContentType.json and payload.file_name is not None:
         try:
-            body_raw = payload_path(path, address, payload.file_name).read_bytes()
+            body_raw = _read(_payload_file(path, address, payload.file_name))
             body_text = orjson.dumps(orjson.loads(body_raw)).decode()
         except (OSError, orjson.JSONDecodeError, orjson.JSONEncodeError, UnsafePath):
             # A body orjson cannot hold (too deep, integers beyond 64 bits) is listed, its body not searched.
@@ -103,11 +113,17 @@ def read_row(layout: Layout, address: Address, meta_path: Path | None = None) ->
     try:
         meta_text = orjson.dumps(meta).decode()
     except orjson.JSONEncodeError as error:
-        return Problem(path, str(error))
+        return Problem(Path(path), str(error))
     return Row(address, meta, meta_text, body_text)
 
 
-def _entry_addresses(space_name: str, subpath: str, dm: Path) -> Iterator[tuple[Address, Path]]:
+# An entry's meta file names by the name, for every kind an entry folder's `.dm/<shortname>/` holds.
+_ENTRY_METAS = {
+    f"meta.{kind.value}.json": kind for kind in META_CLASSES if kind not in (ResourceType.folder, ResourceType.space)
+}
+
+
+def _entry_addresses(space_name: str, subpath: str, dm: str) -> Iterator[tuple[Address, str]]:
     """Entries of one folder's `.dm` and the attachments of every entry and folder in it."""
     try:
         children = list(os.scandir(dm))
@@ -117,29 +133,27 @@ def _entry_addresses(space_name: str, subpath: str, dm: Path) -> Iterator[tuple[
         if not child.is_dir() or not is_shortname(child.name):
             continue
         for item in os.scandir(child.path):
-            match = ENTRY_META.fullmatch(item.name)
-            if match and item.is_file():
-                if match.group(1) in ResourceType.__members__ and ResourceType(match.group(1)) in META_CLASSES:
-                    resource_type = ResourceType(match.group(1))
-                    if resource_type not in (ResourceType.folder, ResourceType.space):
-                        yield Address(space_name, subpath, child.name, resource_type), Path(item.path)
+            resource_type = _ENTRY_METAS.get(item.name)
+            if resource_type is not None:
+                if item.is_file():
+                    yield Address(space_name, subpath, child.name, resource_type), item.path
             elif item.is_dir():
-                yield from _attachment_addresses(space_name, join_subpath(subpath, child.name), Path(item.path))
+                yield from _attachment_addresses(space_name, join_subpath(subpath, child.name), item)
 
 
-def _attachment_addresses(space_name: str, subpath: str, folder: Path) -> Iterator[tuple[Address, Path]]:
+def _attachment_addresses(space_name: str, subpath: str, folder: os.DirEntry[str]) -> Iterator[tuple[Address, str]]:
     resource_type = attachment_kind(folder.name)
     if resource_type is None or resource_type in UNINDEXED or resource_type not in META_CLASSES:
         return
-    for item in os.scandir(folder):
+    for item in os.scandir(folder.path):
         match = ATTACHMENT_META.fullmatch(item.name)
         if match and is_shortname(match.group(1)) and item.is_file():
-            yield Address(space_name, subpath, match.group(1), resource_type), Path(item.path)
+            yield Address(space_name, subpath, match.group(1), resource_type), item.path
 
 
 def entry_attachments(
     layout: Layout, *, space_name: str, subpath: str, shortname: str
-) -> Iterator[tuple[Address, Path]]:
+) -> Iterator[tuple[Address, str]]:
     """Every attachment meta of the entry or folder `shortname` at `subpath`."""
     entry_dir = layout.entry_dir(space_name, subpath, shortname)
     try:
@@ -148,13 +162,17 @@ def entry_attachments(
         return
     for item in folders:
         if item.is_dir():
-            yield from _attachment_addresses(space_name, join_subpath(subpath, shortname), Path(item.path))
+            yield from _attachment_addresses(space_name, join_subpath(subpath, shortname), item)
 
 
-def folder_contents(layout: Layout, *, space_name: str, subpath: str) -> Iterator[tuple[Address, Path]]:
+def folder_contents(layout: Layout, *, space_name: str, subpath: str) -> Iterator[tuple[Address, str]]:
     """Every meta under the folder at `subpath` (not the folder's own), depth first."""
-    directory = layout.folder_path(space_name, subpath)
-    yield from _entry_addresses(space_name, subpath, directory / DM)
+    directory = os.fspath(layout.folder_path(space_name, subpath))
+    yield from _contents(space_name, subpath, directory)
+
+
+def _contents(space_name: str, subpath: str, directory: str) -> Iterator[tuple[Address, str]]:
+    yield from _entry_addresses(space_name, subpath, os.path.join(directory, DM))
     try:
         children = sorted(os.scandir(directory), key=lambda item: item.name)
     except (FileNotFoundError, NotADirectoryError):
@@ -162,21 +180,21 @@ def folder_contents(layout: Layout, *, space_name: str, subpath: str) -> Iterato
     for child in children:
         if child.name.startswith(".") or not is_shortname(child.name) or not child.is_dir():
             continue
-        folder_meta = Path(child.path) / DM / "meta.folder.json"
-        if folder_meta.is_file():
+        folder_meta = os.path.join(child.path, DM, "meta.folder.json")
+        if os.path.isfile(folder_meta):
             yield Address(space_name, subpath, child.name, ResourceType.folder), folder_meta
-            yield from folder_contents(layout, space_name=space_name, subpath=join_subpath(subpath, child.name))
+            yield from _contents(space_name, join_subpath(subpath, child.name), child.path)
 
 
-def space_contents(layout: Layout, space_name: str) -> Iterator[tuple[Address, Path]]:
+def space_contents(layout: Layout, space_name: str) -> Iterator[tuple[Address, str]]:
     """Every meta of a space, the space's own first."""
     meta = layout.space_meta(space_name)
     if meta.is_file():
-        yield Address(space_name, ROOT, space_name, ResourceType.space), meta
+        yield Address(space_name, ROOT, space_name, ResourceType.space), os.fspath(meta)
         yield from folder_contents(layout, space_name=space_name, subpath=ROOT)
 
 
-def space_contents_after(layout: Layout, space_name: str) -> Iterator[tuple[Address, Path]]:
+def space_contents_after(layout: Layout, space_name: str) -> Iterator[tuple[Address, str]]:
     """Everything of a space except the space's own meta."""
     for address, path in space_contents(layout, space_name):
         if address.resource_type != ResourceType.space:
