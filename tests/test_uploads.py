@@ -183,6 +183,59 @@ def test_too_large_is_refused_with_and_without_content_length(small_limit: Api, 
     assert tree_files(empty_spaces) == before
 
 
+def _pieces(body: bytes, sizes: list[int]) -> Iterator[bytes]:
+    """The body in pieces of the given sizes, in turn, as a client streaming it would send them."""
+    start, turn = 0, 0
+    while start < len(body):
+        size = sizes[turn % len(sizes)]
+        yield body[start : start + size]
+        start, turn = start + size, turn + 1
+
+
+# Pieces of one byte up to more than two batches of the reader at once.
+ODD_PIECES = [1, 4_096, 1_500_000, 65_537, 2_500_000, 300_001]
+
+
+def test_a_file_of_several_batches_in_odd_pieces_is_stored_whole(demo: Api, settings: Settings) -> None:
+    content = files.PNG + bytes(range(256)) * 14_000
+    body, content_type = raw_multipart(
+        record("media", "gallery/album1", "big"), 'form-data; name="payload_file"; filename="big.png"', content
+    )
+
+    answer = demo.client.post(
+        "/managed/resource_with_payload",
+        content=_pieces(body, ODD_PIECES),
+        headers={**demo.headers, "content-type": content_type},
+    )
+
+    payload = stored_record(answer)["attributes"]["payload"]
+    assert (payload["content_type"], payload["checksum"]) == ("image_png", hashlib.sha256(content).hexdigest())
+    stored = settings.spaces_root / SPACE / "gallery" / ".dm" / "album1" / "attachments.media" / "big.png"
+    assert stored.read_bytes() == content
+
+
+def test_a_streamed_file_is_refused_once_past_the_limit(empty_spaces: Path) -> None:
+    settings = make_settings(empty_spaces, max_upload_size=2_000_000)
+    with TestClient(create_app(settings)) as client:
+        api = attachment_parents(Api(client, login(client, settings.admin_shortname, ADMIN_PASSWORD)))
+        before = tree_files(empty_spaces)
+        body, content_type = raw_multipart(
+            record("media", "gallery/album1", "big"),
+            'form-data; name="payload_file"; filename="big.png"',
+            files.PNG + bytes(2_000_000),
+        )
+
+        answer = api.client.post(
+            "/managed/resource_with_payload",
+            content=_pieces(body, ODD_PIECES),
+            headers={**api.headers, "content-type": content_type},
+        )
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (413, 413)
+    assert answer.json()["error"]["message"] == "The payload file is larger than the limit of 2000000 bytes"
+    assert tree_files(empty_spaces) == before
+
+
 def test_file_part_before_the_record_and_a_parent_at_the_root(demo: Api, settings: Settings) -> None:
     demo.create(SPACE, record("content", "/", "top", is_active=True))
     boundary = "b0undary"

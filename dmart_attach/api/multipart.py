@@ -19,8 +19,8 @@ TEXT_FIELDS = ("space_name", "request_record", "sha")
 # Everything but the file is small: a record, a space name, a checksum.
 MAX_FIELDS_SIZE = 1_048_576
 MAX_PARTS = 16
-# File bytes are handed to the disk in batches of this size, off the event loop; one batch is hashed
-# and written while the next one arrives.
+# File bytes are written as they arrive, and hashed in batches of this size off the event loop:
+# one batch is hashed while the next one arrives.
 FLUSH_SIZE = 1_048_576
 
 OpenFile = Callable[..., Incoming]
@@ -46,7 +46,13 @@ def _disposition(raw: str) -> tuple[str | None, str | None]:
 
 
 class _FormReader:
-    """Feeds the stream to python-multipart and acts on its events in order."""
+    """Feeds the stream to python-multipart and acts on its events in order.
+
+    File data is written as it arrives, as short page-cache writes (like any streaming endpoint's),
+    and copied into a batch buffer: one batch is hashed in a thread, the slow part, while the next one
+    fills. While the file part streams with nothing else pending, its data is taken straight from the
+    parser's callback, with no event and no await.
+    """
 
     def __init__(self, open_file: OpenFile) -> None:
         self.open_file = open_file
@@ -58,13 +64,17 @@ class _FormReader:
         self.current: str | None = None
         self.text = bytearray()
         self.buffer = bytearray()
+        self.filled = 0
+        # File data past a full buffer, until the buffer is handed over.
+        self.overflow: list[memoryview] = []
+        self.streaming = False
         self.fields_size = 0
         self.parts = 0
         self.finished = False
         self.pending: asyncio.Future[None] | None = None
 
     def callbacks(self) -> dict[str, Any]:
-        """The parser's callbacks: they only record events, acted on in order by `process`."""
+        """The parser's callbacks: they record events, acted on in order by `process`, or take file data."""
 
         def on_header_field(data: bytes, start: int, end: int) -> None:
             self.header_field += data[start:end]
@@ -83,9 +93,13 @@ class _FormReader:
 
         def on_part_data(data: bytes, start: int, end: int) -> None:
             # A view, not a copy: the parser hands over immutable bytes.
-            self.events.append(("data", memoryview(data)[start:end]))
+            if self.streaming:
+                self.take(memoryview(data)[start:end])
+            else:
+                self.events.append(("data", memoryview(data)[start:end]))
 
         def on_part_end() -> None:
+            self.streaming = False
             self.events.append(("end", None))
 
         def on_end() -> None:
@@ -101,20 +115,52 @@ class _FormReader:
             "on_end": on_end,
         }
 
-    async def _flush(self) -> None:
-        if self.buffer and self.form.file is not None:
-            chunk, self.buffer = self.buffer, bytearray()
+    @property
+    def full(self) -> bool:
+        """Whether the batch buffer waits to be handed over."""
+        return self.filled == FLUSH_SIZE
+
+    def take(self, data: memoryview) -> None:
+        """Write file data at once, as it arrives (refused as soon as it passes the limit); batch it for hashing."""
+        if self.form.file is not None:
+            self.form.file.append(data)
+        self._copy(data)
+
+    def _copy(self, data: memoryview) -> None:
+        """Copy file data into the batch buffer; what does not fit waits for the next buffer."""
+        if not self.buffer:
+            self.buffer = bytearray(FLUSH_SIZE)
+        room = FLUSH_SIZE - self.filled
+        if room == 0:
+            self.overflow.append(data)
+            return
+        taken = min(room, len(data))
+        self.buffer[self.filled : self.filled + taken] = data[:taken]
+        self.filled += taken
+        if taken < len(data):
+            self.overflow.append(data[taken:])
+
+    async def flush(self) -> None:
+        """Hand the buffer to a thread, once the one before it is hashed, and start a new one."""
+        while self.filled and self.form.file is not None:
+            buffer, filled = self.buffer, self.filled
             await self.drain()
-            self.pending = asyncio.ensure_future(to_thread.run_sync(self.form.file.write, chunk))
+            self.pending = asyncio.ensure_future(to_thread.run_sync(_hash_batch, self.form.file, buffer, filled))
+            self.buffer, self.filled = bytearray(), 0
+            waiting, self.overflow = self.overflow, []
+            for data in waiting:
+                self._copy(data)
+            if not self.full:
+                return
 
     async def drain(self) -> None:
-        """Wait for the batch being written; its failure (a passed size limit) is raised here."""
+        """Wait for the batch being hashed; its failure is raised here."""
         pending, self.pending = self.pending, None
         if pending is not None:
             await pending
 
     async def settle(self) -> None:
-        """Wait for any batch still being written, whatever it ends with, so the file can be discarded."""
+        """Wait for any batch still being hashed, whatever it ends with, so the file can be discarded."""
         # The failure that brought us here is the one to report, not this batch's.
         with contextlib.suppress(BaseException):
             await self.drain()
@@ -136,11 +182,11 @@ class _FormReader:
                 )
             )
 
-    async def _data(self, chunk: bytes) -> None:
+    async def _data(self, chunk: memoryview) -> None:
         if self.current == FILE_FIELD:
-            self.buffer += chunk
-            if len(self.buffer) >= FLUSH_SIZE:
-                await self._flush()
+            self.take(chunk)
+            if self.full:
+                await self.flush()
             return
         self.fields_size += len(chunk)
         if self.fields_size > MAX_FIELDS_SIZE:
@@ -150,7 +196,7 @@ class _FormReader:
 
     async def _end_part(self) -> None:
         if self.current == FILE_FIELD:
-            await self._flush()
+            await self.flush()
             await self.drain()
         elif self.current == "request_record":
             self.form.request_record = bytes(self.text)
@@ -159,7 +205,7 @@ class _FormReader:
         self.current = None
 
     async def process(self) -> None:
-        """Act on the events of the bytes fed so far."""
+        """Act on the events of the bytes fed so far; file data then streams straight into the buffer."""
         events, self.events = self.events, []
         for kind, value in events:
             if kind == "part":
@@ -168,10 +214,18 @@ class _FormReader:
                 await self._data(value)
             else:
                 await self._end_part()
+        # Still in the file part with nothing pending: its next data needs no event.
+        self.streaming = self.current == FILE_FIELD and not self.events
+
+
+def _hash_batch(file: Incoming, buffer: bytearray, filled: int) -> None:
+    """Hash the first `filled` bytes of a batch buffer, in a worker thread."""
+    with memoryview(buffer) as view, view[:filled] as batch:
+        file.digest(batch)
 
 
 async def _discard(reader: _FormReader) -> None:
-    """Remove the staged file once no batch is being written into it."""
+    """Remove the staged file once no batch of it is being hashed."""
     await reader.settle()
     if reader.form.file is not None:
         reader.form.file.discard()
@@ -188,7 +242,10 @@ async def read_upload_form(request: Request, open_file: OpenFile) -> UploadForm:
     try:
         async for chunk in request.stream():
             parser.write(chunk)
-            await reader.process()
+            if reader.events:
+                await reader.process()
+            elif reader.full:
+                await reader.flush()
         parser.finalize()
         await reader.process()
         if not reader.finished:

@@ -25,7 +25,7 @@ from dmart_attach.services.records import to_record
 from dmart_attach.services.rules import Rules
 from dmart_attach.services.store import Store
 from dmart_attach.storage.layout import Address
-from dmart_attach.storage.streams import SizeLimitExceeded, StagedFile
+from dmart_attach.storage.streams import Bytes, SizeLimitExceeded, StagedFile
 
 logger = logging.getLogger(__name__)
 
@@ -76,13 +76,16 @@ class Incoming:
     def __init__(self, staged: StagedFile) -> None:
         self.staged = staged
 
-    def write(self, chunk: bytes | bytearray) -> None:
-        """Append a chunk; past the limit the file is dropped and 413 raised."""
+    def append(self, chunk: Bytes) -> None:
+        """Append a chunk, hashed later by `digest`; past the limit 413 is raised, and the caller discards."""
         try:
-            self.staged.write(chunk)
+            self.staged.append(chunk)
         except SizeLimitExceeded:
-            self.staged.discard()
             raise too_large(self.staged.limit) from None
+
+    def digest(self, chunk: Bytes) -> None:
+        """Hash the next appended bytes."""
+        self.staged.digest(chunk)
 
     def discard(self) -> None:
         """Drop whatever arrived."""
