@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from dmart_attach.models.enums import ResourceType
 from dmart_attach.services.bootstrap import bootstrap
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.container import Services, build_services
+from dmart_attach.storage import bulk
 from dmart_attach.storage.index import Index
 from dmart_attach.storage.layout import Address
 from tests.utils.factories import json_payload, record
@@ -318,3 +320,36 @@ def test_an_index_file_of_an_older_shape_is_replaced_at_start(settings: Settings
 
     assert index.snapshot() == services.store.index.snapshot()
     assert index.tallies() == services.store.index.tallies()
+
+
+def test_a_large_tree_is_read_by_worker_processes_into_the_same_rows(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = started(settings)
+    fill(services)
+    for number in range(30):
+        create(services, "blog", **record("content", "posts", f"n{number}", is_active=True, tags=[f"t{number % 3}"]))
+    broken = settings.spaces_root / "blog" / "posts" / ".dm" / "n7" / "meta.content.json"
+    broken.write_text("{")
+    kept = Index(tmp_path / "serial.sqlite", services.store.tree.layout)
+    serial_rows = kept.rebuild()
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 5)
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    monkeypatch.setattr(bulk, "_workers", lambda: 2)
+    parallel = Index(tmp_path / "parallel.sqlite", services.store.tree.layout)
+    forked: list[int] = []
+    real_pool = bulk.ProcessPoolExecutor
+
+    def counted_pool(workers: int, **options: Any) -> Any:
+        forked.append(workers)
+        return real_pool(workers, **options)
+
+    monkeypatch.setattr(bulk, "ProcessPoolExecutor", counted_pool)
+
+    assert parallel.rebuild() == serial_rows
+
+    assert forked == [2]
+    assert parallel.snapshot() == kept.snapshot()
+    assert ("blog", "posts", "n7", "content") not in parallel.snapshot()
+    assert parallel.derived() == kept.derived()
+    assert parallel.tallies() == kept.tallies()

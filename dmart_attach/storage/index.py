@@ -6,13 +6,14 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from dmart_attach.identifiers import ROOT, join_subpath
 from dmart_attach.models.enums import ResourceType
+from dmart_attach.storage.bulk import read_batches
 from dmart_attach.storage.index_schema import (
-    BATCH,
     DERIVED,
     DROP,
     INDEXES,
@@ -252,19 +253,8 @@ class Index:
     def _put_all(self, connection: sqlite3.Connection, found: Iterable[tuple[Address, str]]) -> None:
         """Insert the rows of locations the caller has just cleared, in batches."""
         (next_id,) = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM rows").fetchone()
-        rows: list[tuple[Any, ...]] = []
-        terms: list[tuple[Any, ...]] = []
-        for address, meta_path in found:
-            row = read_row(self.layout, address, meta_path)
-            if not isinstance(row, Row):
-                continue
-            rows.append((next_id, *row_values(row)))
-            terms.extend(row_terms(next_id, row))
-            next_id += 1
-            if len(rows) >= BATCH:
-                insert_rows(connection, rows, terms)
-                rows, terms = [], []
-        insert_rows(connection, rows, terms)
+        for rows, terms in read_batches(self.layout, found, next_id):
+            insert_rows(connection, rows, terms)
 
     @staticmethod
     def _put(connection: sqlite3.Connection, row: Row) -> None:
@@ -324,8 +314,8 @@ class Index:
                     transaction.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in (*KEPT_TABLES, *TABLES):
                     transaction.execute(statement)
-                for space in self._spaces_on_disk():
-                    self._put_all(transaction, space_contents(self.layout, space))
+                spaces = self._spaces_on_disk()
+                self._put_all(transaction, chain.from_iterable(space_contents(self.layout, space) for space in spaces))
                 for statement in (*INDEXES, *TALLIES, *TRIGGERS):
                     transaction.execute(statement)
                 transaction.execute(
