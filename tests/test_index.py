@@ -353,3 +353,36 @@ def test_a_large_tree_is_read_by_worker_processes_into_the_same_rows(
     assert ("blog", "posts", "n7", "content") not in parallel.snapshot()
     assert parallel.derived() == kept.derived()
     assert parallel.tallies() == kept.tallies()
+
+
+_PARENT = 0
+_READ_BATCH = bulk.read_batch
+
+
+def _dying_in_a_worker(root: str, located: list[bulk.Located], first_id: int) -> bulk.Batch:
+    """Reads a batch in the test's process; a worker process dies instead."""
+    if os.getpid() != _PARENT:
+        os._exit(1)
+    return _READ_BATCH(root, located, first_id)
+
+
+def test_a_rebuild_whose_reading_worker_dies_reads_on_by_itself(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = started(settings)
+    fill(services)
+    for number in range(12):
+        create(services, "blog", **record("content", "posts", f"n{number}", is_active=True))
+    kept = Index(tmp_path / "serial.sqlite", services.store.tree.layout)
+    serial_rows = kept.rebuild()
+    monkeypatch.setattr(sys.modules[__name__], "_PARENT", os.getpid())
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 5)
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    monkeypatch.setattr(bulk, "_workers", lambda: 2)
+    monkeypatch.setattr(bulk, "read_batch", _dying_in_a_worker)
+    parallel = Index(tmp_path / "parallel.sqlite", services.store.tree.layout)
+
+    assert parallel.rebuild() == serial_rows
+
+    assert parallel.snapshot() == kept.snapshot()
+    assert parallel.tallies() == kept.tallies()

@@ -1,11 +1,13 @@
 """Reading every meta of a tree for a rebuild: in batches, by several processes when the tree is large."""
 
+import logging
 import multiprocessing
 import os
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,8 @@ from dmart_attach.models.enums import ResourceType
 from dmart_attach.storage.index_schema import BATCH, row_terms, row_values
 from dmart_attach.storage.layout import Address, Layout
 from dmart_attach.storage.scan import Row, read_row
+
+logger = logging.getLogger(__name__)
 
 # A rebuild reads this many metas or more with worker processes, whose start-up it then repays.
 PARALLEL_FROM = 20_000
@@ -52,14 +56,35 @@ def read_batches(layout: Layout, found: Iterable[tuple[Address, str]], first_id:
     """The rows and terms of every location found, in batches, in the order found.
 
     Until `PARALLEL_FROM` locations are found they are only listed; past that, batches are read by
-    worker processes while the tree is still being listed, and answered as they complete, in order.
+    worker processes while the tree is still being listed, and answered in order as they complete.
+    Should a worker die, its batches and the rest are read here.
     """
     root = os.fspath(layout.root)
     waiting: list[Located] = []
     next_id = first_id
     workers = _workers()
     pool: ProcessPoolExecutor | None = None
-    running: deque[Future[Batch]] = deque()
+    # Each batch handed out, with what it reads; without a future once the workers are gone.
+    running: deque[tuple[Future[Batch] | None, list[Located], int]] = deque()
+
+    def submit(located: list[Located], first: int) -> None:
+        future = None
+        if pool is not None:
+            try:
+                future = pool.submit(read_batch, root, located, first)
+            except BrokenProcessPool:
+                future = None
+        running.append((future, located, first))
+
+    def oldest() -> Batch:
+        future, located, first = running.popleft()
+        if future is not None:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                logger.warning("a worker reading the tree died; this process reads its batches")
+        return read_batch(root, located, first)
+
     try:
         for address, path in found:
             waiting.append((address.space_name, address.subpath, address.shortname, address.resource_type.value, path))
@@ -67,17 +92,17 @@ def read_batches(layout: Layout, found: Iterable[tuple[Address, str]], first_id:
                 pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             if pool is not None:
                 while len(waiting) >= BATCH:
-                    running.append(pool.submit(read_batch, root, waiting[:BATCH], next_id))
+                    submit(waiting[:BATCH], next_id)
                     del waiting[:BATCH]
                     next_id += BATCH
                 # Keep a few batches ahead of the caller, not the whole tree in memory.
                 while len(running) > 2 * workers:
-                    yield running.popleft().result()
+                    yield oldest()
         if pool is not None and waiting:
-            running.append(pool.submit(read_batch, root, waiting, next_id))
+            submit(waiting, next_id)
             waiting = []
         while running:
-            yield running.popleft().result()
+            yield oldest()
         for start in range(0, len(waiting), BATCH):
             yield read_batch(root, waiting[start : start + BATCH], next_id + start)
     finally:
