@@ -386,3 +386,36 @@ def test_a_rebuild_whose_reading_worker_dies_reads_on_by_itself(
 
     assert parallel.snapshot() == kept.snapshot()
     assert parallel.tallies() == kept.tallies()
+
+
+def test_reindexing_a_space_copied_into_the_tree_reads_everything_once(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = started(settings)
+    fill(services)
+    index = services.store.index
+    (known,) = index.connection().execute("SELECT count(*) FROM rows").fetchone()
+    folder = settings.spaces_root / "blog" / "imported"
+    shutil.copytree(settings.spaces_root / "blog" / "posts", folder)
+    folder_meta = folder / ".dm" / "meta.folder.json"
+    folder_meta.write_text(folder_meta.read_text().replace('"shortname":"posts"', '"shortname":"imported"'))
+    for number in range(known):
+        shutil.copytree(folder / ".dm" / "a", folder / ".dm" / f"i{number}")
+        meta = folder / ".dm" / f"i{number}" / "meta.content.json"
+        meta.write_text(meta.read_text().replace('"shortname":"a"', f'"shortname":"i{number}"'))
+    refills: list[list[str]] = []
+    real_refill = index._refill
+
+    def counted(transaction: sqlite3.Connection, scanned: dict[str, list[tuple[Address, str]]]) -> None:
+        refills.append(sorted(scanned))
+        real_refill(transaction, scanned)
+
+    monkeypatch.setattr(index, "_refill", counted)
+
+    rows = index.rebuild("blog")
+
+    assert refills == [["blog"]]
+    assert ("blog", "imported", f"i{known - 1}", "content") in index.snapshot()
+    # The folder, its old/b and a with its comment, and each copy of a with its comment.
+    assert rows == 7 + 5 + 2 * known
+    assert index.snapshot() == fresh_rebuild(services, tmp_path)

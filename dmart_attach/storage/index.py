@@ -277,53 +277,56 @@ class Index:
     def rebuild(self, space_name: str | None = None) -> int:
         """Read the whole tree (or one space) again; answer how many rows the index now holds for it.
 
-        One space is read again in place, unless it holds most of the index: then everything is,
-        which gives the same rows and is faster, since the tables' indexes are built once at the end.
+        One space is read again in place, unless it holds at least half of what the index will hold:
+        then the whole tree is, which gives the same rows faster, the tables' indexes being built once
+        at the end. The tree is read within the write transaction, so no write of a running service
+        falls between the reading and the rows.
         """
-        if space_name is None or self._stored_version() != VERSION or self._holds_most(space_name):
-            self._rebuild_all()
-        else:
-            with self.transaction() as connection:
-                connection.execute("DELETE FROM rows WHERE space_name = ?", (space_name,))
-                self._put_all(connection, space_contents(self.layout, space_name))
-                connection.execute("DELETE FROM anchored WHERE space_name = ?", (space_name,))
-        query = "SELECT count(*) FROM rows" + (" WHERE space_name = ?" if space_name else "")
-        (total,) = self.connection().execute(query, (space_name,) if space_name else ()).fetchone()
-        logger.info("rebuilt the index", extra={"space": space_name or "*", "rows": total})
-        return int(total)
-
-    def _holds_most(self, space_name: str) -> bool:
-        (held, total) = (
-            self.connection()
-            .execute("SELECT count(*) FILTER (WHERE space_name = ?), count(*) FROM rows", (space_name,))
-            .fetchone()
-        )
-        return bool(held * 2 >= total)
-
-    def _rebuild_all(self) -> None:
-        """Drop the derived tables and fill them from the tree in one transaction: rows first, then
-        the kept counts, then the tables' indexes and triggers."""
-        current = self._stored_version() == VERSION
         connection = self.connection()
         connection.execute(f"PRAGMA cache_size=-{_REBUILD_CACHE_KIB}")
         try:
             with self.transaction() as transaction:
-                # The writes in flight of running services stay marked, unless the tables changed shape.
-                transaction.execute("DROP VIEW IF EXISTS rows_words")
-                for table in DERIVED if current else ("marker", "pending", *DERIVED):
-                    transaction.execute(f"DROP TABLE IF EXISTS {table}")
-                for statement in (*KEPT_TABLES, *TABLES):
-                    transaction.execute(statement)
-                spaces = self._spaces_on_disk()
-                self._put_all(transaction, chain.from_iterable(space_contents(self.layout, space) for space in spaces))
-                for statement in (*INDEXES, *TALLIES, *TRIGGERS):
-                    transaction.execute(statement)
-                transaction.execute(
-                    "INSERT OR REPLACE INTO marker VALUES ('tree', ?), ('version', ?)",
-                    (_tree_identity(self.layout.root), VERSION),
-                )
+                if space_name is None or self._stored_version() != VERSION:
+                    self._refill(transaction, {})
+                else:
+                    found = list(space_contents(self.layout, space_name))
+                    (held, total) = transaction.execute(
+                        "SELECT count(*) FILTER (WHERE space_name = ?), count(*) FROM rows", (space_name,)
+                    ).fetchone()
+                    if len(found) >= total - held:
+                        self._refill(transaction, {space_name: found})
+                    else:
+                        transaction.execute("DELETE FROM rows WHERE space_name = ?", (space_name,))
+                        self._put_all(transaction, found)
+                        transaction.execute("DELETE FROM anchored WHERE space_name = ?", (space_name,))
+                query = "SELECT count(*) FROM rows" + (" WHERE space_name = ?" if space_name else "")
+                (rows,) = transaction.execute(query, (space_name,) if space_name else ()).fetchone()
         finally:
             connection.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+        logger.info("rebuilt the index", extra={"space": space_name or "*", "rows": rows})
+        return int(rows)
+
+    def _refill(self, transaction: sqlite3.Connection, scanned: dict[str, list[tuple[Address, str]]]) -> None:
+        """Drop the derived tables and fill them from the whole tree (`scanned` holds spaces already
+        listed): rows first, then the tables' indexes, the full text and the kept counts, then triggers."""
+        # The writes in flight of running services stay marked, unless the tables changed shape.
+        current = self._stored_version() == VERSION
+        transaction.execute("DROP VIEW IF EXISTS rows_words")
+        for table in DERIVED if current else ("marker", "pending", *DERIVED):
+            transaction.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in (*KEPT_TABLES, *TABLES):
+            transaction.execute(statement)
+        found = (
+            scanned[space] if space in scanned else space_contents(self.layout, space)
+            for space in self._spaces_on_disk()
+        )
+        self._put_all(transaction, chain.from_iterable(found))
+        for statement in (*INDEXES, *TALLIES, *TRIGGERS):
+            transaction.execute(statement)
+        transaction.execute(
+            "INSERT OR REPLACE INTO marker VALUES ('tree', ?), ('version', ?)",
+            (_tree_identity(self.layout.root), VERSION),
+        )
 
     def _marker(self) -> dict[str, str]:
         return dict(self.connection().execute("SELECT key, value FROM marker").fetchall())
