@@ -75,6 +75,16 @@ def test_subpath_listings_and_counters_follow_the_same_rules(bob: Api) -> None:
     assert query(bob, type="counters", subpath="lobby", search="")["attributes"]["total"] == 1
 
 
+def test_attachments_listed_with_records_are_only_those_the_caller_may_see(admin: Api, bob: Api) -> None:
+    admin.create(SHOP, record("comment", "products/mine", "c1", is_active=True, body="private"))
+
+    for kind in ("subpath", "search"):
+        mine = query(bob, type=kind, subpath="products", retrieve_attachments=True, retrieve_json_payload=True)
+        everything = query(admin, type=kind, subpath="products", retrieve_attachments=True, filter_shortnames=["mine"])
+        assert [item["attachments"] for item in mine["records"]] == [{}]
+        assert [item["shortname"] for item in everything["records"][0]["attachments"]["comment"]] == ["c1"]
+
+
 def test_history_needs_view_on_the_entry(bob: Api) -> None:
     mine = query(bob, type="history", subpath="products", filter_shortnames=["mine"])
     theirs = query(bob, type="history", subpath="products", filter_shortnames=["theirs"])

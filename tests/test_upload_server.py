@@ -1,5 +1,6 @@
 """The user's upload example through a real server, sent with `curl -F`."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 import uvicorn
 
 from dmart_attach.api.app import create_app
+from dmart_attach.api.multipart import FLUSH_SIZE
 from dmart_attach.config import Settings
 from tests.conftest import ADMIN_PASSWORD
 from tests.utils.factories import json_payload, record, request_body
@@ -100,3 +102,30 @@ def test_users_example_through_curl(server: str, tmp_path: Path) -> None:
         "message": "Validation error [3]",
         "info": [{"loc": [3, "email"], "msg": "'nobody' does not match '@'"}],
     }
+
+
+@pytest.mark.parametrize("size", [FLUSH_SIZE + 9, 2 * FLUSH_SIZE + 100, 3 * FLUSH_SIZE])
+def test_a_file_ending_just_past_a_batch_comes_back_whole(server: str, size: int) -> None:
+    content = (b"%PDF-1.4\n" + bytes(range(256)) * (size // 256 + 1))[:size]
+    with httpx.Client(base_url=server, timeout=30) as client:
+        login = client.post("/user/login", json={"shortname": "dmart", "password": ADMIN_PASSWORD})
+        headers = {"authorization": f"Bearer {login.json()['records'][0]['attributes']['access_token']}"}
+        for records in (
+            [record("space", "/", "demo", is_active=True)],
+            [record("content", "/", "doc", is_active=True)],
+        ):
+            answer = client.post("/managed/request", json=request_body("demo", "create", *records), headers=headers)
+            assert answer.status_code == 200, answer.text
+        wanted = record("media", "doc", "file", is_active=True)
+
+        stored = client.post(
+            "/managed/resource_with_payload",
+            data={"space_name": "demo", "request_record": json.dumps(wanted)},
+            files={"payload_file": ("file.pdf", content, "application/pdf")},
+            headers=headers,
+        )
+        served = client.get("/managed/payload/media/demo/doc/file.pdf", headers=headers)
+
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["records"][0]["attributes"]["payload"]["checksum"] == hashlib.sha256(content).hexdigest()
+    assert served.content == content

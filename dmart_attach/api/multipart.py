@@ -140,8 +140,11 @@ class _FormReader:
         if taken < len(data):
             self.overflow.append(data[taken:])
 
-    async def flush(self) -> None:
-        """Hand the buffer to a thread, once the one before it is hashed, and start a new one."""
+    async def flush(self, *, final: bool = False) -> None:
+        """Hand the buffer to a thread, once the one before it is hashed, and start a new one.
+
+        A full buffer is handed over while the file streams; at its end (`final`), whatever is left.
+        """
         while self.filled and self.form.file is not None:
             buffer, filled = self.buffer, self.filled
             await self.drain()
@@ -150,7 +153,7 @@ class _FormReader:
             waiting, self.overflow = self.overflow, []
             for data in waiting:
                 self._copy(data)
-            if not self.full:
+            if not self.full and not final:
                 return
 
     async def drain(self) -> None:
@@ -196,7 +199,7 @@ class _FormReader:
 
     async def _end_part(self) -> None:
         if self.current == FILE_FIELD:
-            await self.flush()
+            await self.flush(final=True)
             await self.drain()
         elif self.current == "request_record":
             self.form.request_record = bytes(self.text)

@@ -78,6 +78,7 @@ class Lookups:
             record["attachments"] = self.queries.attachments(
                 space_name=found.space_name,
                 subpath=join_subpath(found.subpath, found.shortname),
+                caller=caller,
                 retrieve_json_payload=retrieve_json_payload,
             )
         return record

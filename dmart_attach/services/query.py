@@ -118,12 +118,12 @@ class Queries:
     def _dispatch(self, query: Query, caller: Caller) -> tuple[int, list[dict[str, Any]]]:
         match query.type:
             case QueryType.subpath:
-                return self._listing(query, self.selection(query, caller, kinds=_SEARCHED, exact=True))
+                return self._listing(query, self.selection(query, caller, kinds=_SEARCHED, exact=True), caller)
             case QueryType.search:
-                return self._listing(query, self._searched(query, caller))
+                return self._listing(query, self._searched(query, caller), caller)
             case QueryType.attachments:
                 chosen = self.selection(query, caller, kinds=(KIND_ATTACHMENT,), exact=query.exact_subpath)
-                return self._listing(query, chosen)
+                return self._listing(query, chosen, caller)
             case QueryType.attachments_aggregation:
                 chosen = self.selection(query, caller, kinds=(KIND_ATTACHMENT,), exact=query.exact_subpath)
                 return 1, [self._summary(query, "aggregation_result", dict(self.finder.type_counts(chosen)))]
@@ -138,7 +138,7 @@ class Queries:
             case QueryType.random:
                 chosen = self._searched(query, caller)
                 found = self.finder.sample(chosen, limit=self.limit(query))
-                return self.finder.count(chosen), self._records(found, query)
+                return self.finder.count(chosen), self._records(found, query, caller)
             case QueryType.aggregation:
                 return self._aggregation(query, self._searched(query, caller))
             case QueryType.history:
@@ -179,10 +179,10 @@ class Queries:
             return [("created_at", True)]
         return default
 
-    def _listing(self, query: Query, chosen: Selection) -> tuple[int, list[dict[str, Any]]]:
+    def _listing(self, query: Query, chosen: Selection, caller: Caller) -> tuple[int, list[dict[str, Any]]]:
         total = self.finder.count(chosen) if query.retrieve_total else -1
         found = self.finder.page(chosen, order=self._order(query, []), limit=self.limit(query), offset=query.offset)
-        return total, self._records(found, query)
+        return total, self._records(found, query, caller)
 
     def _spaces(self, query: Query, caller: Caller) -> tuple[int, list[dict[str, Any]]]:
         chosen = Selection(
@@ -193,7 +193,7 @@ class Queries:
         )
         order = self._order(query, [("ordinal", False)])
         found = self.finder.page(chosen, order=order, limit=self.limit(query), offset=query.offset)
-        return self.finder.count(chosen), self._records(found, query, subpath=query.subpath)
+        return self.finder.count(chosen), self._records(found, query, caller, subpath=query.subpath)
 
     def _aggregation(self, query: Query, chosen: Selection) -> tuple[int, list[dict[str, Any]]]:
         data = query.aggregation_data
@@ -233,7 +233,9 @@ class Queries:
             meta.payload.body = orjson.loads(found.body)
         return listed_record(meta, resource_type=resource_type, subpath=subpath or found.subpath)
 
-    def _records(self, found: list[Found], query: Query, *, subpath: str | None = None) -> list[dict[str, Any]]:
+    def _records(
+        self, found: list[Found], query: Query, caller: Caller, *, subpath: str | None = None
+    ) -> list[dict[str, Any]]:
         records = []
         for row in found:
             record = self.record(row, retrieve_json_payload=query.retrieve_json_payload, subpath=subpath)
@@ -245,14 +247,23 @@ class Queries:
                 record["attachments"] = self.attachments(
                     space_name=row.space_name,
                     subpath=join_subpath(row.subpath, row.shortname),
+                    caller=caller,
                     retrieve_json_payload=query.retrieve_json_payload,
                 )
             records.append(record)
         return records
 
-    def attachments(self, *, space_name: str, subpath: str, retrieve_json_payload: bool) -> dict[str, Any]:
-        """The attachments whose subpath is `subpath`, grouped by kind."""
-        chosen = Selection(space_name=space_name, subpath=subpath, kinds=(KIND_ATTACHMENT,), exact=True)
+    def attachments(
+        self, *, space_name: str, subpath: str, caller: Caller, retrieve_json_payload: bool
+    ) -> dict[str, Any]:
+        """The attachments whose subpath is `subpath` that the caller may see, grouped by kind."""
+        chosen = Selection(
+            space_name=space_name,
+            subpath=subpath,
+            kinds=(KIND_ATTACHMENT,),
+            exact=True,
+            visibility=self.visibility.clause(caller=caller, space_name=space_name),
+        )
         grouped: dict[str, list[dict[str, Any]]] = {}
         for row in self.finder.page(chosen, order=[], limit=self.store.settings.max_query_limit, offset=0):
             record = self.record(row, retrieve_json_payload=retrieve_json_payload)
