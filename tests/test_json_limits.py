@@ -114,7 +114,15 @@ def test_payloads_of_a_tree_beyond_what_orjson_writes_are_indexed_and_served(
             "/managed/entry/content/limits/notes/big", params={"retrieve_json_payload": True}, headers=headers
         )
         deep = restarted.get("/managed/payload/content/limits/notes/deep.json", headers=headers)
+        listed = restarted.post(
+            "/managed/query",
+            json={"type": "subpath", "space_name": SPACE, "subpath": "notes", "retrieve_json_payload": True},
+            headers=headers,
+        )
 
+    assert listed.status_code == 200, listed.text
+    bodies = {item["shortname"]: item["attributes"]["payload"]["body"] for item in listed.json()["records"]}
+    assert bodies == {"big": {"n": HUGE}, "deep": {"deep": nested(300)}}
     assert big.status_code == 200, big.text
     assert big.json()["payload"]["body"] == {"n": HUGE}
     assert deep.status_code == 200, deep.text
@@ -159,3 +167,37 @@ def test_a_deeply_nested_json_file_within_the_limit_is_answered_with_its_entry(a
     assert response.status_code == 200, response.text
     assert entry.status_code == 200, entry.text
     assert entry.json()["attachments"]["json"][0]["attributes"]["payload"]["body"] == body
+
+
+def test_numbers_json_cannot_write_in_a_payload_file_leave_the_entry_served_without_its_body(
+    api: Api, settings: Settings
+) -> None:
+    api.create(SPACE, record("content", "notes", "far", is_active=True, payload=json_payload({"n": 1})))
+    (settings.spaces_root / SPACE / "notes" / "far.json").write_text('{"y": 1e400, "n": 5}')
+
+    entry = api.get(f"/managed/entry/content/{SPACE}/notes/far", retrieve_json_payload=True)
+
+    assert entry.status_code == 200, entry.text
+    assert entry.json()["payload"]["body"] == "far.json"
+
+
+def test_integers_up_to_64_bits_unsigned_are_stored_and_found_exactly(api: Api) -> None:
+    largest, beyond_doubles = 2**64 - 1, 2**53 + 1
+    for name, number in (("largest", largest), ("odd", beyond_doubles)):
+        created = api.request(
+            SPACE, "create", record("content", "notes", name, is_active=True, payload=json_payload({"n": number}))
+        )
+        assert created.status_code == 200, created.text
+
+    def search(value: int) -> list[str]:
+        answer = api.client.post(
+            "/managed/query",
+            json={"type": "search", "space_name": SPACE, "subpath": "notes", "search": f"@payload.body.n:{value}"},
+            headers=api.headers,
+        )
+        assert answer.status_code == 200, answer.text
+        return [item["shortname"] for item in answer.json()["records"]]
+
+    assert search(largest) == ["largest"]
+    assert search(beyond_doubles) == ["odd"]
+    assert search(beyond_doubles - 1) == []

@@ -245,6 +245,16 @@ def test_tags_counters_random_and_aggregation(posts: Api) -> None:
     assert grouped["attributes"] == {"total": 2, "returned": 2}
 
 
+def test_a_tag_repeated_in_one_entry_counts_that_entry_once(posts: Api) -> None:
+    posts.create("blog", record("content", "posts", "twice", is_active=True, tags=["a", "a"]))
+
+    tags = query(posts, type="tags", space_name="blog", subpath="posts")
+    found = query(posts, type="search", space_name="blog", subpath="posts", search="@tags:a")
+
+    assert tags["records"][0]["attributes"]["tag_counts"] == {"a": 4, "b": 2}
+    assert found["attributes"]["total"] == 4
+
+
 def test_limit_minus_one_means_the_largest_page(posts: Api) -> None:
     answer = query(posts, type="subpath", space_name="blog", subpath="posts", limit=-1)
 

@@ -21,6 +21,7 @@ from dmart_attach.services.store import Store
 from dmart_attach.services.timeline import events_page, history_page
 from dmart_attach.services.visibility import Unrestricted, Visibility
 from dmart_attach.storage.finder import Finder, Found
+from dmart_attach.storage.layout import Address
 from dmart_attach.storage.scan import KIND_ATTACHMENT, KIND_ENTRY, KIND_FOLDER, KIND_SPACE
 from dmart_attach.storage.selection import Selection
 
@@ -229,9 +230,19 @@ class Queries:
         """A Record built from an index row, its JSON body inlined when asked."""
         resource_type = ResourceType(found.resource_type)
         meta = META_CLASSES[resource_type].model_validate_json(found.meta)
-        if retrieve_json_payload and found.body is not None and meta.payload is not None:
-            meta.payload.body = orjson.loads(found.body)
-        return listed_record(meta, resource_type=resource_type, subpath=subpath or found.subpath)
+        from_file = None
+        if retrieve_json_payload and meta.payload is not None:
+            if found.body is not None:
+                meta.payload.body = orjson.loads(found.body)
+            else:
+                # A body the index cannot hold (nested deeply, integers beyond 64 bits) is read from its file,
+                # and answered as it is there.
+                address = Address(found.space_name, found.subpath, found.shortname, resource_type)
+                from_file = self.store.body_of(address, meta)
+        record = listed_record(meta, resource_type=resource_type, subpath=subpath or found.subpath)
+        if from_file is not None:
+            record["attributes"]["payload"]["body"] = from_file
+        return record
 
     def _records(
         self, found: list[Found], query: Query, caller: Caller, *, subpath: str | None = None

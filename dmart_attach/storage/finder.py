@@ -245,10 +245,10 @@ class Finder:
         return [Found(*row) for row in self._fetch(sql, [*params, limit])]
 
     def tag_counts(self, selection: Selection) -> list[tuple[str, int]]:
-        """Each tag of the selected rows with how many rows carry it, most frequent first."""
+        """Each tag of the selected rows with how many rows carry it (once each), most frequent first."""
         clause, params = where(selection)
         sql = (
-            "SELECT tag.value, count(*) AS n FROM rows, json_each(rows.meta, '$.tags') AS tag "
+            "SELECT tag.value, count(DISTINCT rows.id) AS n FROM rows, json_each(rows.meta, '$.tags') AS tag "
             f"WHERE {clause} GROUP BY tag.value ORDER BY n DESC, tag.value"
         )
         return [(str(tag), int(n)) for tag, n in self._fetch(sql, params)]

@@ -230,6 +230,9 @@ COLUMN_FIELDS = frozenset(
 _COLUMN_PATHS = frozenset({"payload.schema_shortname"})
 
 
+_SIGNED = 2**63
+
+
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -239,6 +242,9 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
             yield from _leaves(item, path)
     elif isinstance(value, bool):
         yield path, int(value)
+    elif isinstance(value, int) and not -_SIGNED <= value < _SIGNED:
+        # SQLite's integers are signed 64-bit ones: a larger one (up to 2**64 is accepted) is kept as a float.
+        yield path, float(value)
     elif isinstance(value, int | float) or (isinstance(value, str) and len(value) <= TERM_LENGTH):
         yield path, value
 

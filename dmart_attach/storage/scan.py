@@ -1,5 +1,6 @@
 """Reading the tree for the index (one location, or everything under a folder) and stamping a folder's entries."""
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -85,6 +86,30 @@ def _read(path: str) -> bytes:
         return file.read()
 
 
+_LONG = 2**63
+
+
+def _numbers(value: Any) -> Iterator[Any]:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, int | float):
+            yield item
+
+
+def _may_hold_long_integers(body: Any) -> bool:
+    """Whether orjson may have read an integer beyond 64 bits (it reads those as floats, rounded)."""
+    return any(isinstance(number, float) and abs(number) >= _LONG and number.is_integer() for number in _numbers(body))
+
+
+def _holds_long_integers(body: Any) -> bool:
+    return any(isinstance(number, int) and not -_LONG <= number < 2 * _LONG for number in _numbers(body))
+
+
 def read_row(layout: Layout, address: Address, meta_path: Path | str | None = None) -> Row | Problem | None:
     """The row of `address` as the tree has it now; None when there is no meta there."""
     path = os.fspath(meta_path if meta_path is not None else layout.meta_file(address))
@@ -106,8 +131,11 @@ def read_row(layout: Layout, address: Address, meta_path: Path | str | None = No
     if payload is not None and payload.content_type == ContentType.json and payload.file_name is not None:
         try:
             body_raw = _read(_payload_file(path, address, payload.file_name))
-            body_text = orjson.dumps(orjson.loads(body_raw)).decode()
-        except (OSError, orjson.JSONDecodeError, orjson.JSONEncodeError, UnsafePath):
+            body = orjson.loads(body_raw)
+            if _may_hold_long_integers(body) and _holds_long_integers(json.loads(body_raw)):
+                raise ValueError("integers beyond 64 bits")
+            body_text = orjson.dumps(body).decode()
+        except (OSError, ValueError, RecursionError, orjson.JSONEncodeError, UnsafePath):
             # A body orjson cannot hold (too deep, integers beyond 64 bits) is listed, its body not searched.
             body_text = None
     try:

@@ -58,6 +58,16 @@ def field_source(name: str) -> tuple[str, str | None]:
     return "rows.meta", json_path(name)
 
 
+_INTEGERS = range(-(2**63), 2**63)
+
+
+def _number(value: str) -> int | float:
+    """A number as the index compares it: integers of 64 bits exactly (beyond 2**53 too), the rest as floats."""
+    if value.lstrip("-").isdigit() and int(value) in _INTEGERS:
+        return int(value)
+    return float(value)
+
+
 def _bool(value: str) -> int | None:
     return {"true": 1, "false": 0}.get(value.lower())
 
@@ -70,7 +80,7 @@ def _equals(expression: str, value: str, params: list[Any], *, any_case: bool = 
         params.append(value.replace("*", "%"))
         return f"{expression} LIKE ?"
     if is_number(value):
-        params.extend([float(value), value])
+        params.extend([_number(value), value])
         return f"({expression} = ? OR {expression} = ?)"
     flag = _bool(value)
     if flag is not None:
@@ -90,7 +100,7 @@ def _upper(value: str) -> str:
 def _predicate(term: FieldTerm, expression: str, params: list[Any]) -> str:
     if term.low is not None and term.high is not None:
         if is_number(term.low) and is_number(term.high):
-            params.extend([float(term.low), float(term.high)])
+            params.extend([_number(term.low), _number(term.high)])
             return f"({_NUMBER_TYPES.format(v=expression)} AND {expression} BETWEEN ? AND ?)"
         params.extend([term.low, _upper(term.high)])
         return f"{expression} BETWEEN ? AND ?"
@@ -99,7 +109,7 @@ def _predicate(term: FieldTerm, expression: str, params: list[Any]) -> str:
     if term.comparison is not None:
         value = term.values[0]
         if is_number(value):
-            params.append(float(value))
+            params.append(_number(value))
             return f"({_NUMBER_TYPES.format(v=expression)} AND {expression} {term.comparison} ?)"
         params.append(_upper(value) if term.comparison in ("<=", ">") else value)
         return f"{expression} {term.comparison} ?"
@@ -130,7 +140,7 @@ def _matched_values(value: str) -> tuple[Any, ...] | None:
     if "*" in value or len(value) > TERM_LENGTH:
         return None
     if is_number(value):
-        return (float(value), value)
+        return (_number(value), value)
     flag = _bool(value)
     if flag is not None:
         return (flag, value.lower())

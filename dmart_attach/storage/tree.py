@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,17 @@ def dump_meta(meta: Meta) -> bytes:
 def dump_payload(body: Any) -> bytes:
     """A JSON payload file's bytes as Dmart writes them (`json.dumps`, ASCII-escaped)."""
     return json.dumps(body).encode()
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is beyond the range of a JSON number")
+    return number
 
 
 class Tree:
@@ -235,8 +247,10 @@ class Tree:
         if raw is None:
             return None
         try:
-            # A file that does not parse is read as no body; deep nesting is answered by the fallback encoder.
-            return json.loads(raw)
+            # A file that does not parse is read as no body, as is one with numbers JSON cannot write back
+            # (NaN, infinities, or a literal beyond a double's range); deep nesting is answered by the
+            # fallback encoder.
+            return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
         except (ValueError, RecursionError):
             logger.warning("unreadable JSON payload", extra={"address": str(address)})
             return None
