@@ -103,7 +103,7 @@ def test_payloads_of_a_tree_beyond_what_orjson_writes_are_indexed_and_served(
     api.create(SPACE, record("content", "notes", "big", is_active=True, payload=json_payload({"n": 1})))
     api.create(SPACE, record("content", "notes", "deep", is_active=True, payload=json_payload({"n": 1})))
     notes = settings.spaces_root / SPACE / "notes"
-    (notes / "big.json").write_text(json.dumps({"n": HUGE}))
+    (notes / "big.json").write_text(json.dumps({"n": HUGE, "k": "a"}))
     (notes / "deep.json").write_text(json.dumps({"deep": nested(300)}))
     for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
         (settings.state_root / name).unlink(missing_ok=True)
@@ -119,12 +119,35 @@ def test_payloads_of_a_tree_beyond_what_orjson_writes_are_indexed_and_served(
             json={"type": "subpath", "space_name": SPACE, "subpath": "notes", "retrieve_json_payload": True},
             headers=headers,
         )
+        searched = restarted.post(
+            "/managed/query",
+            json={"type": "search", "space_name": SPACE, "subpath": "notes", "search": "@payload.body.k:a"},
+            headers=headers,
+        )
+        filtered = restarted.post(
+            "/managed/query",
+            json={
+                "type": "subpath",
+                "space_name": SPACE,
+                "subpath": "notes",
+                "retrieve_json_payload": True,
+                "jq_filter": "[.[] | .shortname]",
+            },
+            headers=headers,
+        )
+        health = restarted.get("/managed/health/hard/limits", headers=headers)
 
     assert listed.status_code == 200, listed.text
     bodies = {item["shortname"]: item["attributes"]["payload"]["body"] for item in listed.json()["records"]}
-    assert bodies == {"big": {"n": HUGE}, "deep": {"deep": nested(300)}}
+    assert bodies == {"big": {"n": HUGE, "k": "a"}, "deep": {"deep": nested(300)}}
+    assert [item["shortname"] for item in searched.json()["records"]] == ["big"]
+    assert filtered.status_code == 200, filtered.text
+    assert filtered.json()["records"] == [["big", "deep"]]
+    # Both files were rewritten by hand: their checksums differ, but both are readable JSON.
+    assert health.json()["attributes"]["invalid_metas"] == []
+    assert sorted(health.json()["attributes"]["checksum_mismatches"]) == ["notes/big.json", "notes/deep.json"]
     assert big.status_code == 200, big.text
-    assert big.json()["payload"]["body"] == {"n": HUGE}
+    assert big.json()["payload"]["body"] == {"n": HUGE, "k": "a"}
     assert deep.status_code == 200, deep.text
     assert deep.json()["attributes"] == {"deep": nested(300)}
 
@@ -176,9 +199,13 @@ def test_numbers_json_cannot_write_in_a_payload_file_leave_the_entry_served_with
     (settings.spaces_root / SPACE / "notes" / "far.json").write_text('{"y": 1e400, "n": 5}')
 
     entry = api.get(f"/managed/entry/content/{SPACE}/notes/far", retrieve_json_payload=True)
+    health = api.get(f"/managed/health/{SPACE}")
 
     assert entry.status_code == 200, entry.text
     assert entry.json()["payload"]["body"] == "far.json"
+    assert health.json()["attributes"]["invalid_metas"] == [
+        {"path": "notes/far.json", "reason": "payload: not JSON the service can read"}
+    ]
 
 
 def test_integers_up_to_64_bits_unsigned_are_stored_and_found_exactly(api: Api) -> None:

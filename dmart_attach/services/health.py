@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from dmart_attach.errors import DmartError, invalid_space
 from dmart_attach.models.core import Payload
+from dmart_attach.models.enums import ContentType
 from dmart_attach.services.caller import Caller
 from dmart_attach.services.payloads import checksum
 from dmart_attach.services.schemas import Schemas
@@ -20,9 +19,11 @@ from dmart_attach.storage.scan import (
     KIND_ENTRY,
     KIND_FOLDER,
     Row,
+    json_value,
     payload_path,
     read_row,
     space_contents,
+    strict_json,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,18 +82,21 @@ class Health:
             if not path.is_file():
                 missing.append(where(path))
                 continue
+            if payload.content_type == ContentType.json and row.body_text is None and not _readable_json(path):
+                invalid.append({"path": where(path), "reason": "payload: not JSON the service can read"})
+                continue
             if payload.schema_shortname and row.body_text is not None:
                 try:
                     self.schemas.validate(
                         space_name=space_name,
                         schema_shortname=payload.schema_shortname,
-                        body=orjson.loads(row.body_text),
+                        body=json_value(row.body_text),
                     )
                 except DmartError as error:
                     invalid.append({"path": where(Path(meta_path)), "reason": f"payload: {error.message}"})
             if hard and payload.checksum:
                 expected = payload.checksum
-                body_ok = row.body_text is not None and checksum(orjson.loads(row.body_text)) == expected
+                body_ok = row.body_text is not None and checksum(json_value(row.body_text)) == expected
                 if not body_ok and expected not in _digests(path):
                     mismatched.append(where(path))
 
@@ -130,3 +134,12 @@ class Health:
         report["healthy"] = not any(problems)
         logger.info("health check", extra={"space": space_name, "healthy": report["healthy"]})
         return report
+
+
+def _readable_json(path: Path) -> bool:
+    """Whether a JSON payload file the index could not hold can still be read and answered (deep nesting)."""
+    try:
+        strict_json(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return True

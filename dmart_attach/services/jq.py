@@ -1,5 +1,6 @@
 """Running a query's `jq_filter` over its records in a separate process, stopped at a time limit."""
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -9,9 +10,17 @@ import orjson
 from dmart_attach.errors import DmartError
 
 
+def json_bytes(value: Any) -> bytes:
+    """`value` as JSON; integers beyond 64 bits, which orjson cannot write, by the standard encoder."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False).encode()
+
+
 def run_jq(program: str, records: list[Any], *, timeout: float) -> list[Any]:
-    """jq's output values for `program` with the records as its input."""
-    request = orjson.dumps({"program": program, "input": records})
+    """jq's output values for `program` with the records as its input (jq holds numbers as doubles)."""
+    request = json_bytes({"program": program, "input": records})
     try:
         done = subprocess.run(
             [sys.executable, "-m", "dmart_attach.services.jq_worker"],

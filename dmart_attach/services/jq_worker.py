@@ -1,5 +1,6 @@
 """Runs one jq program over JSON read from standard input, in a process of its own that can be stopped."""
 
+import json
 import resource
 import sys
 
@@ -19,7 +20,11 @@ def main() -> int:
     except ValueError as error:
         sys.stderr.write(str(error))
         return 1
-    sys.stdout.buffer.write(orjson.dumps(values))
+    try:
+        sys.stdout.buffer.write(orjson.dumps(values))
+    except TypeError:
+        # jq's doubles can pass 64 bits, which orjson cannot write.
+        sys.stdout.buffer.write(json.dumps(values).encode())
     return 0
 
 

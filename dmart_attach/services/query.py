@@ -5,8 +5,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from dmart_attach.errors import DmartError, invalid_space
 from dmart_attach.identifiers import join_subpath
 from dmart_attach.models.enums import ATTACHMENT_TYPES, ResourceType
@@ -22,7 +20,7 @@ from dmart_attach.services.timeline import events_page, history_page
 from dmart_attach.services.visibility import Unrestricted, Visibility
 from dmart_attach.storage.finder import Finder, Found
 from dmart_attach.storage.layout import Address
-from dmart_attach.storage.scan import KIND_ATTACHMENT, KIND_ENTRY, KIND_FOLDER, KIND_SPACE
+from dmart_attach.storage.scan import KIND_ATTACHMENT, KIND_ENTRY, KIND_FOLDER, KIND_SPACE, json_value
 from dmart_attach.storage.selection import Selection
 
 logger = logging.getLogger(__name__)
@@ -230,18 +228,18 @@ class Queries:
         """A Record built from an index row, its JSON body inlined when asked."""
         resource_type = ResourceType(found.resource_type)
         meta = META_CLASSES[resource_type].model_validate_json(found.meta)
-        from_file = None
+        shown_body = None
         if retrieve_json_payload and meta.payload is not None:
             if found.body is not None:
-                meta.payload.body = orjson.loads(found.body)
+                shown_body = json_value(found.body)
             else:
-                # A body the index cannot hold (nested deeply, integers beyond 64 bits) is read from its file,
-                # and answered as it is there.
+                # A body the index cannot hold (nested deeply) is read from its file. Either is answered
+                # as it is, integers beyond 64 bits included.
                 address = Address(found.space_name, found.subpath, found.shortname, resource_type)
-                from_file = self.store.body_of(address, meta)
+                shown_body = self.store.body_of(address, meta)
         record = listed_record(meta, resource_type=resource_type, subpath=subpath or found.subpath)
-        if from_file is not None:
-            record["attributes"]["payload"]["body"] = from_file
+        if shown_body is not None:
+            record["attributes"]["payload"]["body"] = shown_body
         return record
 
     def _records(

@@ -1,6 +1,7 @@
 """Reading the tree for the index (one location, or everything under a folder) and stamping a folder's entries."""
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -110,6 +111,37 @@ def _holds_long_integers(body: Any) -> bool:
     return any(isinstance(number, int) and not -_LONG <= number < 2 * _LONG for number in _numbers(body))
 
 
+def json_text(body: Any, raw: bytes | str) -> str:
+    """The compact text of a JSON body orjson read from `raw`; integers beyond 64 bits are kept exactly."""
+    if _may_hold_long_integers(body):
+        exact = strict_json(raw)
+        if _holds_long_integers(exact):
+            return json.dumps(exact, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(body).decode()
+
+
+def strict_json(raw: bytes | str) -> Any:
+    """JSON read exactly (integers of any size), refusing NaN, infinities and numbers beyond a double's range."""
+    return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is beyond the range of a JSON number")
+    return number
+
+
+def json_value(text: str) -> Any:
+    """A body the index holds as text, read back with its integers beyond 64 bits exact."""
+    body = orjson.loads(text)
+    return json.loads(text) if _may_hold_long_integers(body) else body
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def read_row(layout: Layout, address: Address, meta_path: Path | str | None = None) -> Row | Problem | None:
     """The row of `address` as the tree has it now; None when there is no meta there."""
     path = os.fspath(meta_path if meta_path is not None else layout.meta_file(address))
@@ -131,12 +163,9 @@ def read_row(layout: Layout, address: Address, meta_path: Path | str | None = No
     if payload is not None and payload.content_type == ContentType.json and payload.file_name is not None:
         try:
             body_raw = _read(_payload_file(path, address, payload.file_name))
-            body = orjson.loads(body_raw)
-            if _may_hold_long_integers(body) and _holds_long_integers(json.loads(body_raw)):
-                raise ValueError("integers beyond 64 bits")
-            body_text = orjson.dumps(body).decode()
+            body_text = json_text(orjson.loads(body_raw), body_raw)
         except (OSError, ValueError, RecursionError, orjson.JSONEncodeError, UnsafePath):
-            # A body orjson cannot hold (too deep, integers beyond 64 bits) is listed, its body not searched.
+            # A body orjson cannot read (nested too deeply, NaN) is listed, its body not searched.
             body_text = None
     try:
         meta_text = orjson.dumps(meta).decode()

@@ -2,7 +2,6 @@
 
 import json
 import logging
-import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from dmart_attach.storage.index import Index
 from dmart_attach.storage.layout import DM, Address, Layout, UnsafePath, attachment_folder_name
 from dmart_attach.storage.moves import MOVES, finish_moves, move_paths
 from dmart_attach.storage.removal import TRASH, finish_removals, remove_paths
+from dmart_attach.storage.scan import strict_json
 from dmart_attach.storage.streams import StagedFile
 
 logger = logging.getLogger(__name__)
@@ -38,17 +38,6 @@ def dump_meta(meta: Meta) -> bytes:
 def dump_payload(body: Any) -> bytes:
     """A JSON payload file's bytes as Dmart writes them (`json.dumps`, ASCII-escaped)."""
     return json.dumps(body).encode()
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"{text} is beyond the range of a JSON number")
-    return number
 
 
 class Tree:
@@ -250,7 +239,7 @@ class Tree:
             # A file that does not parse is read as no body, as is one with numbers JSON cannot write back
             # (NaN, infinities, or a literal beyond a double's range); deep nesting is answered by the
             # fallback encoder.
-            return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+            return strict_json(raw)
         except (ValueError, RecursionError):
             logger.warning("unreadable JSON payload", extra={"address": str(address)})
             return None
