@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -406,7 +407,7 @@ def test_reindexing_a_space_copied_into_the_tree_reads_everything_once(
     refills: list[list[str]] = []
     real_refill = index._refill
 
-    def counted(transaction: sqlite3.Connection, scanned: dict[str, list[tuple[Address, str]]]) -> None:
+    def counted(transaction: sqlite3.Connection, scanned: dict[str, Iterable[tuple[Address, str]]]) -> None:
         refills.append(sorted(scanned))
         real_refill(transaction, scanned)
 

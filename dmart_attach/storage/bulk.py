@@ -1,5 +1,6 @@
 """Reading every meta of a tree for a rebuild: in batches, by several processes when the tree is large."""
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -89,7 +90,9 @@ def read_batches(layout: Layout, found: Iterable[tuple[Address, str]], first_id:
         for address, path in found:
             waiting.append((address.space_name, address.subpath, address.shortname, address.resource_type.value, path))
             if pool is None and len(waiting) >= PARALLEL_FROM and workers > 1:
-                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+                # A worker's objects hold no cycles: its collector would only walk the heap it was forked with.
+                context = multiprocessing.get_context("fork")
+                pool = ProcessPoolExecutor(workers, mp_context=context, initializer=gc.disable)
             if pool is not None:
                 while len(waiting) >= BATCH:
                     submit(waiting[:BATCH], next_id)

@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -289,12 +289,14 @@ class Index:
                 if space_name is None or self._stored_version() != VERSION:
                     self._refill(transaction, {})
                 else:
-                    found = list(space_contents(self.layout, space_name))
                     (held, total) = transaction.execute(
                         "SELECT count(*) FILTER (WHERE space_name = ?), count(*) FROM rows", (space_name,)
                     ).fetchone()
+                    # The space is listed only as far as the rest of the index, to tell which is larger.
+                    contents = space_contents(self.layout, space_name)
+                    found = list(islice(contents, total - held))
                     if len(found) >= total - held:
-                        self._refill(transaction, {space_name: found})
+                        self._refill(transaction, {space_name: chain(found, contents)})
                     else:
                         transaction.execute("DELETE FROM rows WHERE space_name = ?", (space_name,))
                         self._put_all(transaction, found)
@@ -306,7 +308,7 @@ class Index:
         logger.info("rebuilt the index", extra={"space": space_name or "*", "rows": rows})
         return int(rows)
 
-    def _refill(self, transaction: sqlite3.Connection, scanned: dict[str, list[tuple[Address, str]]]) -> None:
+    def _refill(self, transaction: sqlite3.Connection, scanned: dict[str, Iterable[tuple[Address, str]]]) -> None:
         """Drop the derived tables and fill them from the whole tree (`scanned` holds spaces already
         listed): rows first, then the tables' indexes, the full text and the kept counts, then triggers."""
         # The writes in flight of running services stay marked, unless the tables changed shape.

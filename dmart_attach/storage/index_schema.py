@@ -9,7 +9,7 @@ import orjson
 from dmart_attach.storage.scan import Row
 
 # Bumped whenever the tables change; an index of another version is rebuilt at start.
-VERSION = "6"
+VERSION = "7"
 
 # Tables that survive a rebuild: the version marker, and the writes in flight of running services.
 KEPT_TABLES = (
@@ -121,9 +121,8 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS rows_listing ON rows (space_name, subpath, kind, shortname, resource_type)",
     "CREATE INDEX IF NOT EXISTS rows_uuid ON rows (uuid)",
     "CREATE INDEX IF NOT EXISTS rows_slug ON rows (slug)",
-    "CREATE INDEX IF NOT EXISTS terms_by_place ON terms (space_name, subpath, path, value, row_id)",
-    # A search below a folder (a range of subpaths) finds its value first, then the places.
-    # It holds every column the kept counts are made of, so a rebuild counts them in its order.
+    # A search finds its value first, then the places (one folder, or a range of subpaths below one);
+    # it holds every column the kept counts are made of, so a rebuild counts them in its order.
     "CREATE INDEX IF NOT EXISTS terms_by_value ON terms (space_name, path, value, subpath, kind, shared, row_id)",
 )
 TRIGGERS = (
