@@ -4,6 +4,9 @@ import re
 from dataclasses import dataclass, field
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# A range's bound may also be written with an exponent or a sign, or be infinite (`-inf`, `+inf`).
+_BOUND = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+INFINITE = frozenset({"inf", "+inf", "-inf"})
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 
 
@@ -17,6 +20,9 @@ class FieldTerm:
     comparison: str | None = None
     low: str | None = None
     high: str | None = None
+    # Bounds written `(x` leave x itself out, as RediSearch's ranges do.
+    low_open: bool = False
+    high_open: bool = False
     # Values compared without regard to (ASCII) case, as e-mail addresses are.
     any_case: bool = False
 
@@ -42,6 +48,11 @@ class Group:
 
 def is_number(value: str) -> bool:
     return _NUMBER.fullmatch(value) is not None
+
+
+def is_bound(value: str) -> bool:
+    """Whether a range's bound is a number (an infinite one included)."""
+    return value.lower() in INFINITE or _BOUND.fullmatch(value) is not None
 
 
 def is_date(value: str) -> bool:

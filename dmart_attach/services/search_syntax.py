@@ -3,7 +3,7 @@
 import re
 
 from dmart_attach.errors import DmartError
-from dmart_attach.models.search import FieldTerm, Group, Word, is_date, is_number
+from dmart_attach.models.search import FieldTerm, Group, Word, is_bound, is_date, is_number
 
 _TOKEN = re.compile(
     r'-?@[^:\s()]+:\[[^\]]*\]|-?@[^:\s()]+:"[^"]*"|-?@[^:\s()]+:\{[^}]*\}|-?@[^:\s()]+:[^\s()]*|[()]|[^\s()]+'
@@ -14,6 +14,11 @@ FIELD = re.compile(r"[a-zA-Z0-9_\-]+(?:\.[a-zA-Z0-9_\-]+)*")
 
 def invalid_search(message: str) -> DmartError:
     return DmartError(400, "request", 400, f"Invalid search: {message}")
+
+
+def _bound(text: str) -> tuple[bool, str]:
+    """A range's bound, and whether it is left out (`(x`)."""
+    return (True, text[1:]) if text.startswith("(") and len(text) > 1 else (False, text)
 
 
 def _field_term(token: str) -> FieldTerm:
@@ -33,10 +38,10 @@ def _field_term(token: str) -> FieldTerm:
         bounds = [part for part in re.split(r"[\s,]+", value[1:-1].strip()) if part]
         if len(bounds) != 2:
             raise invalid_search(f"the range of {name} needs two bounds")
-        low, high = bounds
-        if is_number(low) and is_number(high) and float(low) > float(high):
-            low, high = high, low
-        return FieldTerm(name, (), negative, low=low, high=high)
+        (low_open, low), (high_open, high) = (_bound(bound) for bound in bounds)
+        if is_bound(low) and is_bound(high) and float(low) > float(high):
+            (low_open, low), (high_open, high) = (high_open, high), (low_open, low)
+        return FieldTerm(name, (), negative, low=low, high=high, low_open=low_open, high_open=high_open)
     match = _COMPARISON.fullmatch(value)
     if match and (match.group(1) == "!" or is_number(match.group(2)) or is_date(match.group(2))):
         return FieldTerm(name, (match.group(2),), negative, comparison=match.group(1))

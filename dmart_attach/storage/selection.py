@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmart_attach.identifiers import ROOT
-from dmart_attach.models.search import FieldTerm, Group, Word, is_date, is_number
+from dmart_attach.models.search import INFINITE, FieldTerm, Group, Word, is_bound, is_date, is_number
 from dmart_attach.storage.index import under
 from dmart_attach.storage.index_schema import COLUMN_FIELDS, TERM_LENGTH
 
@@ -63,7 +63,7 @@ _INTEGERS = range(-(2**63), 2**63)
 
 def _number(value: str) -> int | float:
     """A number as the index compares it: integers of 64 bits exactly (beyond 2**53 too), the rest as floats."""
-    if value.lstrip("-").isdigit() and int(value) in _INTEGERS:
+    if value.lstrip("-+").isdigit() and int(value) in _INTEGERS:
         return int(value)
     return float(value)
 
@@ -99,11 +99,18 @@ def _upper(value: str) -> str:
 
 def _predicate(term: FieldTerm, expression: str, params: list[Any]) -> str:
     if term.low is not None and term.high is not None:
-        if is_number(term.low) and is_number(term.high):
-            params.extend([_number(term.low), _number(term.high)])
-            return f"({_NUMBER_TYPES.format(v=expression)} AND {expression} BETWEEN ? AND ?)"
-        params.extend([term.low, _upper(term.high)])
-        return f"{expression} BETWEEN ? AND ?"
+        if is_bound(term.low) and is_bound(term.high):
+            parts = [_NUMBER_TYPES.format(v=expression)]
+            for bound, above, left_out in ((term.low, True, term.low_open), (term.high, False, term.high_open)):
+                if bound.lower() not in INFINITE:
+                    parts.append(f"{expression} {'>' if above else '<'}{'' if left_out else '='} ?")
+                    params.append(_number(bound))
+            return "(" + " AND ".join(parts) + ")"
+        # Dates and text: a day as a bound stands for the whole day.
+        low = _upper(term.low) if term.low_open else term.low
+        high = term.high if term.high_open else _upper(term.high)
+        params.extend([low, high])
+        return f"({expression} {'>' if term.low_open else '>='} ? AND {expression} {'<' if term.high_open else '<='} ?)"
     if term.comparison == "!":
         return f"NOT {_equals(expression, term.values[0], params)}"
     if term.comparison is not None:
