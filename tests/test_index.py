@@ -323,6 +323,13 @@ def test_an_index_file_of_an_older_shape_is_replaced_at_start(settings: Settings
     assert index.tallies() == services.store.index.tallies()
 
 
+def read_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rebuilds of a few rows read them with two worker processes, four rows a batch."""
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 5)
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    monkeypatch.setattr(bulk, "_workers", lambda: 2)
+
+
 def test_a_large_tree_is_read_by_worker_processes_into_the_same_rows(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -334,9 +341,7 @@ def test_a_large_tree_is_read_by_worker_processes_into_the_same_rows(
     broken.write_text("{")
     kept = Index(tmp_path / "serial.sqlite", services.store.tree.layout)
     serial_rows = kept.rebuild()
-    monkeypatch.setattr(bulk, "PARALLEL_FROM", 5)
-    monkeypatch.setattr(bulk, "BATCH", 4)
-    monkeypatch.setattr(bulk, "_workers", lambda: 2)
+    read_in_workers(monkeypatch)
     parallel = Index(tmp_path / "parallel.sqlite", services.store.tree.layout)
     forked: list[int] = []
     real_pool = bulk.ProcessPoolExecutor
@@ -377,9 +382,7 @@ def test_a_rebuild_whose_reading_worker_dies_reads_on_by_itself(
     kept = Index(tmp_path / "serial.sqlite", services.store.tree.layout)
     serial_rows = kept.rebuild()
     monkeypatch.setattr(sys.modules[__name__], "_PARENT", os.getpid())
-    monkeypatch.setattr(bulk, "PARALLEL_FROM", 5)
-    monkeypatch.setattr(bulk, "BATCH", 4)
-    monkeypatch.setattr(bulk, "_workers", lambda: 2)
+    read_in_workers(monkeypatch)
     monkeypatch.setattr(bulk, "read_batch", _dying_in_a_worker)
     parallel = Index(tmp_path / "parallel.sqlite", services.store.tree.layout)
 
