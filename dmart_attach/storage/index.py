@@ -8,11 +8,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
 
 from dmart_attach.identifiers import ROOT, join_subpath
 from dmart_attach.models.enums import ResourceType
 from dmart_attach.storage.bulk import read_batches
+from dmart_attach.storage.index_inspection import Inspection
 from dmart_attach.storage.index_schema import (
     DERIVED,
     DROP,
@@ -80,7 +80,7 @@ def _tree_identity(root: Path) -> str:
     return f"{root}|{stat.st_dev}|{stat.st_ino}"
 
 
-class Index:
+class Index(Inspection):
     """The SQLite index of one spaces tree, kept in step by the tree's writes."""
 
     def __init__(self, path: Path, layout: Layout) -> None:
@@ -363,57 +363,3 @@ class Index:
         if stale:
             logger.warning("repaired the index after interrupted writes", extra={"locations": len(stale)})
         return len(stale)
-
-    def snapshot(self, space_name: str | None = None) -> dict[tuple[str, str, str, str], tuple[str, str | None]]:
-        """Every row's location with its meta and body, to compare two indexes or the index with the tree."""
-        query = "SELECT space_name, subpath, shortname, resource_type, meta, body FROM rows"
-        params: tuple[str, ...] = ()
-        if space_name is not None:
-            query += " WHERE space_name = ?"
-            params = (space_name,)
-        return {
-            (space, subpath, shortname, resource_type): (meta, body)
-            for space, subpath, shortname, resource_type, meta, body in self.connection().execute(query, params)
-        }
-
-    def derived(self) -> dict[tuple[str, str, str, str], tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]]]:
-        """Every row's indexed words (with their places) and kept values, to check that they follow the rows."""
-        connection = self.connection()
-        connection.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.rows_text_words USING fts5vocab(main, rows_text, instance)"
-        )
-        words: dict[int, list[tuple[str, int]]] = {}
-        for row_id, word, place in connection.execute("SELECT doc, term, offset FROM temp.rows_text_words"):
-            words.setdefault(row_id, []).append((word, place))
-        texts = {row_id: tuple(sorted(found)) for row_id, found in words.items()}
-        kept: dict[int, list[tuple[Any, ...]]] = {}
-        for row_id, *term in connection.execute("SELECT * FROM terms"):
-            kept.setdefault(row_id, []).append(tuple(term))
-        rows = connection.execute("SELECT id, space_name, subpath, shortname, resource_type FROM rows").fetchall()
-        orphans = (texts.keys() | kept.keys()) - {row[0] for row in rows}
-        if orphans:
-            raise ValueError(f"index rows {sorted(orphans)} have text or values but no row")
-        return {
-            (space, subpath, shortname, resource_type): (
-                texts.get(row_id, ()),
-                tuple(sorted(kept.get(row_id, []), key=repr)),
-            )
-            for row_id, space, subpath, shortname, resource_type in rows
-        }
-
-    def tallies(self) -> tuple[dict[tuple[Any, ...], int], dict[tuple[Any, ...], tuple[int, int]]]:
-        """The kept counts of rows and of terms (without emptied ones), to check that they follow the rows."""
-        connection = self.connection()
-        rows = {
-            tuple(key): n
-            for *key, n in connection.execute(
-                "SELECT space_name, subpath, kind, resource_type, n FROM counts WHERE n != 0"
-            )
-        }
-        terms = {
-            (space, path, repr(value if isinstance(value, str) else float(value)), subpath, kind): (n, shared)
-            for space, path, value, subpath, kind, n, shared in connection.execute(
-                "SELECT space_name, path, value, subpath, kind, n, shared FROM term_counts WHERE n != 0"
-            )
-        }
-        return rows, terms
