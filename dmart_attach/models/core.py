@@ -40,22 +40,23 @@ def reject_non_finite(value: Any) -> Any:
 _INTEGER_RANGE = range(-(2**63), 2**64)
 
 
-def _numbers(value: Any) -> Iterator[int | float]:
-    """Every number anywhere in a JSON value."""
-    if isinstance(value, int | float):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _numbers(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _numbers(item)
+def numbers(value: Any) -> Iterator[int | float]:
+    """Every number anywhere in a JSON value, however deep."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, int | float):
+            yield item
 
 
 def reject_unwritable_numbers(value: Any) -> Any:
     """Refuse, in what a client sends, NaN, infinities and integers beyond 64 bits, which the index cannot hold."""
     reject_non_finite(value)
-    for number in _numbers(value):
+    for number in numbers(value):
         if isinstance(number, int) and number not in _INTEGER_RANGE:
             raise ValueError("Integers beyond 64 bits are not supported")
     return value

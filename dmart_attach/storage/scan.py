@@ -13,6 +13,7 @@ import orjson
 from pydantic import ValidationError
 
 from dmart_attach.identifiers import ROOT, is_shortname, join_subpath
+from dmart_attach.models.core import numbers
 from dmart_attach.models.enums import ContentType, ResourceType
 from dmart_attach.models.registry import META_CLASSES
 from dmart_attach.storage.layout import DM, Address, Layout, UnsafePath
@@ -90,25 +91,13 @@ def _read(path: str) -> bytes:
 _LONG = 2**63
 
 
-def _numbers(value: Any) -> Iterator[Any]:
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, int | float):
-            yield item
-
-
 def _may_hold_long_integers(body: Any) -> bool:
     """Whether orjson may have read an integer beyond 64 bits (it reads those as floats, rounded)."""
-    return any(isinstance(number, float) and abs(number) >= _LONG and number.is_integer() for number in _numbers(body))
+    return any(isinstance(number, float) and abs(number) >= _LONG and number.is_integer() for number in numbers(body))
 
 
 def _holds_long_integers(body: Any) -> bool:
-    return any(isinstance(number, int) and not -_LONG <= number < 2 * _LONG for number in _numbers(body))
+    return any(isinstance(number, int) and not -_LONG <= number < 2 * _LONG for number in numbers(body))
 
 
 def json_text(body: Any, raw: bytes | str) -> str:

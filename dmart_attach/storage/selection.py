@@ -72,6 +72,16 @@ def _bool(value: str) -> int | None:
     return {"true": 1, "false": 0}.get(value.lower())
 
 
+def _candidates(value: str) -> tuple[Any, ...]:
+    """The stored values a plain `@field:value` matches: a number or a flag also as its text."""
+    if is_number(value):
+        return (_number(value), value)
+    flag = _bool(value)
+    if flag is not None:
+        return (flag, value.lower())
+    return (value,)
+
+
 def _equals(expression: str, value: str, params: list[Any], *, any_case: bool = False) -> str:
     if any_case:
         params.append(value.lower())
@@ -79,18 +89,12 @@ def _equals(expression: str, value: str, params: list[Any], *, any_case: bool = 
     if "*" in value:
         params.append(value.replace("*", "%"))
         return f"{expression} LIKE ?"
-    if is_number(value):
-        params.extend([_number(value), value])
-        return f"({expression} = ? OR {expression} = ?)"
-    flag = _bool(value)
-    if flag is not None:
-        params.extend([flag, value.lower()])
-        return f"({expression} = ? OR {expression} = ?)"
     if is_date(value) and len(value) == _DAY:
         params.append(value)
         return f"substr({expression}, 1, 10) = ?"
-    params.append(value)
-    return f"{expression} = ?"
+    candidates = _candidates(value)
+    params.extend(candidates)
+    return "(" + " OR ".join(f"{expression} = ?" for _ in candidates) + ")"
 
 
 def _upper(value: str) -> str:
@@ -143,17 +147,10 @@ class KeptTerm:
 
 
 def _matched_values(value: str) -> tuple[Any, ...] | None:
-    """The stored values `_equals` matches `value` with, when it is a plain equality."""
-    if "*" in value or len(value) > TERM_LENGTH:
+    """The stored values `_equals` matches `value` with, when it is a plain equality the terms hold."""
+    if "*" in value or len(value) > TERM_LENGTH or (is_date(value) and len(value) == _DAY):
         return None
-    if is_number(value):
-        return (_number(value), value)
-    flag = _bool(value)
-    if flag is not None:
-        return (flag, value.lower())
-    if is_date(value) and len(value) == _DAY:
-        return None
-    return (value,)
+    return _candidates(value)
 
 
 def kept_term(selection: Selection) -> KeptTerm | None:
